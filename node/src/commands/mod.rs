@@ -1,0 +1,21 @@
+//! Commands, one file per family. Each family exposes `commands()`, the list
+//! of its `CommandSpec`s; `all_commands` gathers them into the table.
+//!
+//! A command goes through the same steps everywhere: parse its arguments
+//! (`args.rs` helpers), apply it to the keyspace or session, and return a
+//! `Frame` or a `CommandError` whose text is Redis's.
+
+pub mod args;
+pub mod connection;
+pub mod error;
+pub mod string;
+pub mod table;
+
+use table::CommandSpec;
+
+pub fn all_commands() -> Vec<CommandSpec> {
+    let mut specs = Vec::new();
+    specs.extend(connection::commands());
+    specs.extend(string::commands());
+    specs
+}

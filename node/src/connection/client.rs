@@ -1,0 +1,141 @@
+//! The client registry: what CLIENT LIST/INFO/KILL and INFO clients see of
+//! every connection. Each connection owns its `ClientHandle`; the registry
+//! only holds shared references to it.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use dashmap::DashMap;
+use tokio::sync::Notify;
+
+/// Fields that change rarely (names set by CLIENT SETNAME / SETINFO / HELLO).
+#[derive(Clone, Debug, Default)]
+pub struct ClientNames {
+    pub name: String,
+    pub lib_name: String,
+    pub lib_version: String,
+}
+
+pub struct ClientHandle {
+    pub id: u64,
+    pub peer_address: SocketAddr,
+    pub local_address: SocketAddr,
+    pub created_at: Instant,
+    pub names: Mutex<ClientNames>,
+    /// Milliseconds since `created_at` of the last command.
+    pub last_interaction_ms: AtomicU64,
+    pub last_command: Mutex<&'static str>,
+    pub protocol_version: AtomicU8,
+    pub query_buffer_bytes: AtomicUsize,
+    pub output_buffer_bytes: AtomicUsize,
+    /// Woken by CLIENT KILL; the connection then closes.
+    pub kill: Notify,
+}
+
+impl ClientHandle {
+    pub fn names(&self) -> ClientNames {
+        self.names.lock().expect("client names lock poisoned").clone()
+    }
+
+    pub fn update_names(&self, update: impl FnOnce(&mut ClientNames)) {
+        update(&mut self.names.lock().expect("client names lock poisoned"));
+    }
+
+    pub fn idle_secs(&self) -> u64 {
+        let now_ms = self.created_at.elapsed().as_millis() as u64;
+        now_ms.saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed)) / 1000
+    }
+
+    pub fn touch(&self, command: &'static str) {
+        self.last_interaction_ms.store(self.created_at.elapsed().as_millis() as u64, Ordering::Relaxed);
+        *self.last_command.lock().expect("last command lock poisoned") = command;
+    }
+
+    /// One `CLIENT LIST` / `CLIENT INFO` line, without the trailing newline.
+    pub fn info_line(&self) -> String {
+        let names = self.names();
+        let command = *self.last_command.lock().expect("last command lock poisoned");
+        format!(
+            "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 \
+             qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 \
+             events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.peer_address,
+            self.local_address,
+            names.name,
+            self.created_at.elapsed().as_secs(),
+            self.idle_secs(),
+            self.query_buffer_bytes.load(Ordering::Relaxed),
+            self.output_buffer_bytes.load(Ordering::Relaxed),
+            command,
+            self.protocol_version.load(Ordering::Relaxed),
+            names.lib_name,
+            names.lib_version,
+        )
+    }
+}
+
+#[derive(Default)]
+pub struct ClientRegistry {
+    clients: DashMap<u64, Arc<ClientHandle>>,
+    next_id: AtomicU64,
+    connected: AtomicUsize,
+}
+
+impl ClientRegistry {
+    /// Reserves a connection slot; returns false if `maxclients` are connected.
+    pub fn try_reserve(&self, maxclients: usize) -> bool {
+        self.connected
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |connected| (connected < maxclients).then_some(connected + 1))
+            .is_ok()
+    }
+
+    /// Registers a connection that holds a reserved slot.
+    pub fn register(&self, peer_address: SocketAddr, local_address: SocketAddr) -> Arc<ClientHandle> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let handle = Arc::new(ClientHandle {
+            id,
+            peer_address,
+            local_address,
+            created_at: Instant::now(),
+            names: Mutex::new(ClientNames::default()),
+            last_interaction_ms: AtomicU64::new(0),
+            last_command: Mutex::new("NULL"),
+            protocol_version: AtomicU8::new(2),
+            query_buffer_bytes: AtomicUsize::new(0),
+            output_buffer_bytes: AtomicUsize::new(0),
+            kill: Notify::new(),
+        });
+        self.clients.insert(id, handle.clone());
+        handle
+    }
+
+    /// Removes a connection and frees its slot.
+    pub fn unregister(&self, id: u64) {
+        if self.clients.remove(&id).is_some() {
+            self.connected.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Frees a slot reserved for a connection that never registered.
+    pub fn release_reservation(&self) {
+        self.connected.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    pub fn connected(&self) -> usize {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<ClientHandle>> {
+        self.clients.get(&id).map(|entry| entry.value().clone())
+    }
+
+    /// Every client, ordered by id.
+    pub fn all(&self) -> Vec<Arc<ClientHandle>> {
+        let mut clients: Vec<_> = self.clients.iter().map(|entry| entry.value().clone()).collect();
+        clients.sort_by_key(|client| client.id);
+        clients
+    }
+}

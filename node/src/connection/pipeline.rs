@@ -1,0 +1,140 @@
+//! Running one batch of pipelined requests.
+//!
+//! Outcomes for each request, in order of precedence:
+//! - unknown command or wrong arity: the error reply, nothing runs;
+//! - a shard command whose keys all live on one shard: queued for that shard;
+//!   queued commands go out as one message per shard when the batch ends or a
+//!   barrier is reached;
+//! - a shard command whose keys span shards: a barrier; the queued commands
+//!   run first, then the command's cross-shard implementation;
+//! - a session command (PING, CLIENT, HELLO...): runs at once; it touches no
+//!   keys, so it needs no barrier;
+//! - an async command (DBSIZE, FLUSHALL, KEYS, INFO...): a barrier.
+//!
+//! Every reply is encoded with the protocol version in force when its request
+//! was dispatched, so `HELLO 3` in a pipeline switches only later replies.
+
+use std::sync::atomic::Ordering;
+
+use bytes::{Bytes, BytesMut};
+use starling_protocol::{encode, Frame, ProtocolVersion};
+
+use super::session::Session;
+use crate::commands::table::{CommandSpec, Handler, COMMAND_TABLE};
+use crate::shard::ShardCommand;
+
+/// Commands waiting to go to their shards, with their request positions.
+struct PendingShards {
+    per_shard: Vec<Vec<(usize, ShardCommand)>>,
+    count: usize,
+}
+
+impl PendingShards {
+    fn new(shard_count: usize) -> PendingShards {
+        PendingShards {
+            per_shard: (0..shard_count).map(|_| Vec::new()).collect(),
+            count: 0,
+        }
+    }
+
+    fn push(&mut self, shard: usize, position: usize, command: ShardCommand) {
+        self.per_shard[shard].push((position, command));
+        self.count += 1;
+    }
+
+    /// Sends every queued command and stores the replies by position.
+    async fn flush(&mut self, session: &Session, replies: &mut [Option<Frame>]) {
+        if self.count == 0 {
+            return;
+        }
+        self.count = 0;
+        let mut jobs = Vec::new();
+        for (shard, queued) in self.per_shard.iter_mut().enumerate() {
+            if queued.is_empty() {
+                continue;
+            }
+            let (positions, commands): (Vec<usize>, Vec<ShardCommand>) = std::mem::take(queued).into_iter().unzip();
+            jobs.push((positions, session.router.execute(shard, commands)));
+        }
+        if jobs.len() == 1 {
+            let (positions, future) = jobs.pop().expect("one job");
+            place(positions, future.await, replies);
+            return;
+        }
+        let (positions, futures): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+        for (positions, frames) in positions.into_iter().zip(futures::future::join_all(futures).await) {
+            place(positions, frames, replies);
+        }
+    }
+}
+
+fn place(positions: Vec<usize>, frames: Vec<Frame>, replies: &mut [Option<Frame>]) {
+    debug_assert_eq!(positions.len(), frames.len());
+    for (position, frame) in positions.into_iter().zip(frames) {
+        replies[position] = Some(frame);
+    }
+}
+
+/// The shard that owns every key of the command, or None if they span shards.
+/// Keyless shard commands run on the connection's own shard 0 fallback.
+fn owning_shard(session: &Session, spec: &CommandSpec, args: &[Bytes]) -> Option<usize> {
+    let positions = spec.key_positions(args);
+    let mut shards = positions.iter().map(|&position| session.router.shard_of_key(&args[position]));
+    let first = shards.next().unwrap_or(0);
+    shards.all(|shard| shard == first).then_some(first)
+}
+
+pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &mut BytesMut) {
+    let count = requests.len();
+    let mut replies: Vec<Option<Frame>> = (0..count).map(|_| None).collect();
+    let mut versions: Vec<ProtocolVersion> = Vec::with_capacity(count);
+    let mut pending = PendingShards::new(session.router.shard_count());
+    let mut last_command = "NULL";
+    let mut executed = 0;
+    for (position, args) in requests.into_iter().enumerate() {
+        versions.push(session.protocol);
+        if session.close_after_reply {
+            break;
+        }
+        executed += 1;
+        let spec: &'static CommandSpec = match COMMAND_TABLE.resolve(&args) {
+            Ok(spec) => spec,
+            Err(error) => {
+                replies[position] = Some(error.into());
+                continue;
+            }
+        };
+        last_command = spec.name;
+        match spec.handler {
+            Handler::Shard(_) => match owning_shard(session, spec, &args) {
+                Some(shard) => pending.push(shard, position, ShardCommand { spec, args }),
+                None => {
+                    pending.flush(session, &mut replies).await;
+                    let cross_shard = spec.cross_shard.expect("multi-key shard commands declare a cross-shard handler");
+                    replies[position] = Some(cross_shard(session, args).await.unwrap_or_else(Frame::from));
+                }
+            },
+            Handler::Session(handler) => {
+                replies[position] = Some(handler(session, &args).unwrap_or_else(Frame::from));
+            }
+            Handler::Async(handler) => {
+                pending.flush(session, &mut replies).await;
+                replies[position] = Some(handler(session, args).await.unwrap_or_else(Frame::from));
+            }
+            Handler::Container => unreachable!("resolve returns the subcommand"),
+        }
+    }
+    pending.flush(session, &mut replies).await;
+    session.client.touch(last_command);
+    session.server.stats.total_commands_processed.fetch_add(executed, Ordering::Relaxed);
+    for (reply, version) in replies.into_iter().zip(versions) {
+        if let Some(frame) = reply {
+            encode(&frame, version, output);
+        }
+    }
+}
+
+/// Appends an error reply (used for protocol errors, which have no request).
+pub fn append_error(output: &mut BytesMut, text: &str) {
+    encode(&Frame::error(text.to_string()), ProtocolVersion::Resp2, output);
+}

@@ -1,0 +1,39 @@
+//! `Session`: one connection's state, as commands see it.
+
+use std::sync::Arc;
+
+use starling_protocol::ProtocolVersion;
+
+use super::client::ClientHandle;
+use crate::server::ServerContext;
+use crate::shard::ShardRouter;
+
+pub struct Session {
+    pub server: Arc<ServerContext>,
+    pub router: ShardRouter,
+    pub client: Arc<ClientHandle>,
+    pub protocol: ProtocolVersion,
+    /// Set by QUIT (and protocol errors): close once the replies are written.
+    pub close_after_reply: bool,
+}
+
+impl Session {
+    pub fn new(server: Arc<ServerContext>, router: ShardRouter, client: Arc<ClientHandle>) -> Session {
+        Session {
+            server,
+            router,
+            client,
+            protocol: ProtocolVersion::Resp2,
+            close_after_reply: false,
+        }
+    }
+
+    pub fn set_protocol(&mut self, protocol: ProtocolVersion) {
+        self.protocol = protocol;
+        let number = match protocol {
+            ProtocolVersion::Resp2 => 2,
+            ProtocolVersion::Resp3 => 3,
+        };
+        self.client.protocol_version.store(number, std::sync::atomic::Ordering::Relaxed);
+    }
+}

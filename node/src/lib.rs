@@ -1,0 +1,33 @@
+//! # Starling node
+//!
+//! The `starling-server` binary: a Redis-compatible server in which every
+//! core runs a shard actor that owns a set of hash slots outright.
+//!
+//! # Layout
+//! - `config`: flags, the redis.conf-style config file, CONFIG GET/SET parameters.
+//! - `server`: start-up, shard arbiters, the accept loop, `ServerContext`.
+//! - `connection`: one task per client: decode, run the pipeline, reply;
+//!   `client` is the registry CLIENT LIST reads; `session` is per-connection state.
+//! - `shard`: the `Shard` actor and `ShardCore` (one per thread), `router`
+//!   (how connections reach shards, including cross-shard holds).
+//! - `keyspace`: per-slot tables (`dict`), records and values, expiry.
+//! - `commands`: the command table (`table`) and one file per command family.
+
+use mimalloc::MiMalloc;
+
+#[global_allocator]
+static GLOBAL_ALLOCATOR: MiMalloc = MiMalloc;
+
+pub mod commands;
+pub mod config;
+pub mod connection;
+pub mod keyspace;
+pub mod glob;
+pub mod logging;
+pub mod server;
+pub mod shard;
+
+/// The Redis version whose behaviour Starling serves.
+pub const REDIS_COMPATIBLE_VERSION: &str = "7.2.5";
+/// Starling's own version.
+pub const STARLING_VERSION: &str = env!("CARGO_PKG_VERSION");

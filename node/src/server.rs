@@ -1,0 +1,255 @@
+//! Start-up and the accept loop.
+//!
+//! Threads: the actix System's main thread runs the accept loop (and, later,
+//! the admin server and gossip). Each of the `--shards N` Arbiters runs one
+//! `Shard` actor; accepted connections are handed to the Arbiters round-robin
+//! and live on that thread for their whole life.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{SharedConfig, StartupConfig};
+use crate::connection::{self, client::ClientRegistry};
+use crate::shard::{router::install_local_shard, Shard, ShardCore, ShardRouter, ShardSet};
+
+/// Counters reported by INFO stats.
+#[derive(Default)]
+pub struct ServerStats {
+    pub total_connections_received: AtomicU64,
+    pub total_commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+}
+
+/// What every connection shares: configuration, shards, clients, counters.
+pub struct ServerContext {
+    pub config: SharedConfig,
+    pub startup: StartupConfig,
+    pub shards: ShardSet,
+    pub clients: ClientRegistry,
+    pub stats: ServerStats,
+    pub started_at: Instant,
+    pub started_unix_secs: u64,
+    pub run_id: String,
+    pub tcp_port: u16,
+    shutdown_tx: watch::Sender<bool>,
+}
+
+impl ServerContext {
+    /// Asks the server to stop: the accept loop ends and the process exits.
+    pub fn request_shutdown(&self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+}
+
+/// A running server, for tests and embedding.
+pub struct ServerHandle {
+    pub port: u16,
+    context: Arc<ServerContext>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl ServerHandle {
+    pub fn context(&self) -> &Arc<ServerContext> {
+        &self.context
+    }
+
+    /// Stops the server and waits for its threads to finish.
+    pub fn shutdown(mut self) {
+        self.context.request_shutdown();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.context.request_shutdown();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Runs the server on the calling thread until SHUTDOWN or a signal.
+pub fn run(config: StartupConfig) -> anyhow::Result<()> {
+    run_with(config, |_| {})
+}
+
+/// Starts the server on a background thread and returns once it listens.
+pub fn start_background(config: StartupConfig) -> anyhow::Result<ServerHandle> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("starling-main".into())
+        .spawn(move || run_with(config, move |context| drop(ready_tx.send(context.clone()))))?;
+    match ready_rx.recv() {
+        Ok(context) => Ok(ServerHandle {
+            port: context.tcp_port,
+            context,
+            thread: Some(thread),
+        }),
+        Err(_) => Err(thread.join().map_err(|_| anyhow::anyhow!("server thread panicked"))?.err().unwrap_or_else(|| anyhow::anyhow!("server stopped before listening"))),
+    }
+}
+
+fn run_with(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>) + 'static) -> anyhow::Result<()> {
+    let system = System::new();
+    let result = system.block_on(serve(config, on_ready));
+    System::current().stop();
+    result
+}
+
+async fn bind_listeners(config: &StartupConfig) -> anyhow::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let mut port = config.port;
+    for address in &config.bind {
+        let host = address.trim_start_matches('-');
+        let socket_address: SocketAddr = if host.contains(':') {
+            format!("[{host}]:{port}").parse()
+        } else {
+            format!("{host}:{port}").parse()
+        }
+        .with_context(|| format!("invalid bind address {address}"))?;
+        let listener = TcpListener::bind(socket_address).await.with_context(|| format!("binding {socket_address}"))?;
+        // With --port 0 every address shares the port picked for the first.
+        port = listener.local_addr()?.port();
+        listeners.push(listener);
+    }
+    anyhow::ensure!(!listeners.is_empty(), "no bind address");
+    Ok(listeners)
+}
+
+async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)) -> anyhow::Result<()> {
+    let listeners = bind_listeners(&config).await?;
+    let tcp_port = listeners[0].local_addr()?.port();
+    let shared_config: SharedConfig = Arc::new(ArcSwap::from_pointee(config.runtime.clone()));
+    let (arbiters, shards) = start_shards(config.shards, &shared_config);
+    let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
+    let context = Arc::new(ServerContext {
+        config: shared_config,
+        startup: config.clone(),
+        shards,
+        clients: ClientRegistry::default(),
+        stats: ServerStats::default(),
+        started_at: Instant::now(),
+        started_unix_secs: SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0),
+        run_id: format!("{:040x}", rand::random::<u128>()),
+        tcp_port,
+        shutdown_tx,
+    });
+    tracing::info!(port = tcp_port, shards = config.shards, "ready to accept connections");
+    if config.print_port {
+        println!("port={tcp_port}");
+    }
+    on_ready(&context);
+
+    let next_arbiter = Arc::new(AtomicUsize::new(0));
+    for listener in listeners {
+        actix_rt::spawn(accept_loop(listener, context.clone(), arbiters.clone(), next_arbiter.clone()));
+    }
+    tokio::select! {
+        _ = shutdown_rx.wait_for(|stop| *stop) => tracing::info!("shutdown requested"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted, shutting down"),
+        _ = terminate_signal() => tracing::info!("terminated, shutting down"),
+    }
+    for arbiter in arbiters.iter() {
+        arbiter.stop();
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn terminate_signal() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate_signal() {
+    std::future::pending().await
+}
+
+fn start_shards(shard_count: usize, config: &SharedConfig) -> (Arc<Vec<ArbiterHandle>>, ShardSet) {
+    let mut arbiters = Vec::with_capacity(shard_count);
+    let mut addresses = Vec::with_capacity(shard_count);
+    for index in 0..shard_count {
+        let arbiter = Arbiter::new();
+        let config = config.clone();
+        let address = Shard::start_in_arbiter(&arbiter.handle(), move |_| {
+            let core = Rc::new(RefCell::new(ShardCore::new(index, shard_count, config)));
+            install_local_shard(index, core.clone());
+            Shard::new(core)
+        });
+        arbiters.push(arbiter.handle());
+        addresses.push(address);
+    }
+    (Arc::new(arbiters), ShardSet { addresses: addresses.into() })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    context: Arc<ServerContext>,
+    arbiters: Arc<Vec<ArbiterHandle>>,
+    next_arbiter: Arc<AtomicUsize>,
+) {
+    loop {
+        let (stream, peer_address) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        context.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
+        let maxclients = context.config.load().maxclients;
+        if !context.clients.try_reserve(maxclients) {
+            context.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+            actix_rt::spawn(connection::reject_max_clients(stream));
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let std_stream = match stream.into_std() {
+            Ok(std_stream) => std_stream,
+            Err(error) => {
+                tracing::warn!(%error, "could not hand over connection");
+                context.clients.release_reservation();
+                continue;
+            }
+        };
+        let arbiter = &arbiters[next_arbiter.fetch_add(1, Ordering::Relaxed) % arbiters.len()];
+        let context = context.clone();
+        let handed_over = arbiter.spawn_fn(move || {
+            match tokio::net::TcpStream::from_std(std_stream) {
+                Ok(stream) => {
+                    let router = ShardRouter::for_current_thread(context.shards.clone());
+                    actix_rt::spawn(connection::serve(stream, peer_address, context, router));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not register connection");
+                    context.clients.release_reservation();
+                }
+            }
+        });
+        if !handed_over {
+            tracing::warn!("shard thread is gone; dropping connection");
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Shard actors: one per core, each the single owner of its slots' keys.
+//!
+//! A `Shard` actor runs on its own actix Arbiter (one OS thread). Its keyspace
+//! lives in a `ShardCore` that only that thread ever touches:
+//! - other threads reach it by message (`ExecuteBatch`, `RunJob`, `Hold`),
+//!   through the actor's bounded mailbox;
+//! - connections running on the same thread call into it directly (see
+//!   `router.rs`), which saves a cross-thread hop; the `Rc<RefCell<..>>` is
+//!   never shared across threads and is never borrowed across an `.await`.
+//!
+//! `Hold` is the cross-shard atomicity mechanism (MSET, RENAME, later
+//! MULTI/EXEC): while a shard is held it runs only the holder's jobs, and
+//! holders acquire shards in ascending index order, so holds never deadlock.
+
+pub mod router;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use bytes::Bytes;
+use starling_protocol::Frame;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::commands::table::{CommandSpec, Handler as CommandHandler};
+use crate::config::SharedConfig;
+use crate::keyspace::Keyspace;
+
+pub use router::{HeldShards, ShardRouter};
+
+/// How often the active expiry cycle runs, and the share of that period it
+/// may spend (Redis's slow cycle uses 25 % of each 100 ms tick).
+const EXPIRE_CYCLE_PERIOD: Duration = Duration::from_millis(100);
+const EXPIRE_CYCLE_BUDGET: Duration = Duration::from_millis(25);
+
+/// Messages waiting in a shard's mailbox before senders are made to wait.
+pub const MAILBOX_CAPACITY: usize = 1024;
+
+/// The state one shard thread owns: its keyspace and per-batch context.
+pub struct ShardCore {
+    pub index: usize,
+    pub shard_count: usize,
+    pub keyspace: Keyspace,
+    /// Wall-clock time of the batch being executed, in Unix milliseconds.
+    /// Every command of a batch sees the same time, as Redis does per command.
+    pub now_ms: u64,
+    pub config: SharedConfig,
+    held: bool,
+}
+
+pub fn unix_time_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as u64).unwrap_or(0)
+}
+
+impl ShardCore {
+    pub fn new(index: usize, shard_count: usize, config: SharedConfig) -> ShardCore {
+        ShardCore {
+            index,
+            shard_count,
+            keyspace: Keyspace::new(index, shard_count),
+            now_ms: unix_time_ms(),
+            config,
+            held: false,
+        }
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.held
+    }
+
+    /// Runs a batch of commands in order and returns their replies.
+    pub fn execute_batch(&mut self, commands: Vec<ShardCommand>) -> Vec<Frame> {
+        self.now_ms = unix_time_ms();
+        commands.into_iter().map(|command| self.execute(command.spec, &command.args)).collect()
+    }
+
+    pub fn execute(&mut self, spec: &CommandSpec, args: &[Bytes]) -> Frame {
+        match spec.handler {
+            CommandHandler::Shard(handler) => handler(self, args).unwrap_or_else(Frame::from),
+            _ => unreachable!("{} is not a shard command", spec.name),
+        }
+    }
+}
+
+/// One command routed to a shard. The spec lives in the static command table.
+pub struct ShardCommand {
+    pub spec: &'static CommandSpec,
+    pub args: Vec<Bytes>,
+}
+
+/// A closure run on a shard with exclusive access to its core.
+pub type ShardJob = Box<dyn FnOnce(&mut ShardCore) + Send>;
+
+pub struct Shard {
+    core: Rc<RefCell<ShardCore>>,
+}
+
+impl Shard {
+    pub fn new(core: Rc<RefCell<ShardCore>>) -> Shard {
+        Shard { core }
+    }
+}
+
+impl Actor for Shard {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        ctx.run_interval(EXPIRE_CYCLE_PERIOD, |shard, _| {
+            let mut core = shard.core.borrow_mut();
+            if core.held {
+                return;
+            }
+            let now_ms = unix_time_ms();
+            core.keyspace.active_expire_cycle(now_ms, Instant::now() + EXPIRE_CYCLE_BUDGET);
+        });
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Vec<Frame>")]
+pub struct ExecuteBatch(pub Vec<ShardCommand>);
+
+impl Handler<ExecuteBatch> for Shard {
+    type Result = MessageResult<ExecuteBatch>;
+
+    fn handle(&mut self, batch: ExecuteBatch, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.core.borrow_mut().execute_batch(batch.0))
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RunJob(pub ShardJob);
+
+impl Handler<RunJob> for Shard {
+    type Result = ();
+
+    fn handle(&mut self, job: RunJob, _: &mut Self::Context) {
+        let mut core = self.core.borrow_mut();
+        core.now_ms = unix_time_ms();
+        (job.0)(&mut core);
+    }
+}
+
+/// Puts the shard at the holder's exclusive disposal: the actor stops taking
+/// mailbox messages and runs only the jobs sent on `jobs_rx`, until the holder
+/// drops its sender.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Hold {
+    pub jobs_rx: mpsc::Receiver<ShardJob>,
+    pub acquired_tx: oneshot::Sender<()>,
+}
+
+impl Handler<Hold> for Shard {
+    type Result = ();
+
+    fn handle(&mut self, hold: Hold, ctx: &mut Self::Context) {
+        let core = self.core.clone();
+        {
+            let mut core = core.borrow_mut();
+            assert!(!core.held, "shard {} held twice", core.index);
+            core.held = true;
+        }
+        if hold.acquired_tx.send(()).is_err() {
+            // The holder gave up before we got here.
+            core.borrow_mut().held = false;
+            return;
+        }
+        let mut jobs_rx = hold.jobs_rx;
+        let release = async move {
+            while let Some(job) = jobs_rx.recv().await {
+                let mut core = core.borrow_mut();
+                core.now_ms = unix_time_ms();
+                job(&mut core);
+            }
+            core.borrow_mut().held = false;
+        };
+        ctx.wait(actix::fut::wrap_future::<_, Self>(release));
+    }
+}
+
+/// What each shard thread knows about the whole set of shards.
+#[derive(Clone)]
+pub struct ShardSet {
+    pub addresses: Arc<[Addr<Shard>]>,
+}
+
+impl ShardSet {
+    pub fn len(&self) -> usize {
+        self.addresses.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty()
+    }
+
+    pub fn shard_of_slot(&self, slot: u16) -> usize {
+        slot as usize % self.addresses.len()
+    }
+}
