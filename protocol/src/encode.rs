@@ -39,12 +39,8 @@ pub fn encode(frame: &Frame, version: ProtocolVersion, out: &mut BytesMut) {
         Frame::NullArray if is_resp3 => out.put_slice(b"_\r\n"),
         Frame::NullArray => out.put_slice(b"*-1\r\n"),
         Frame::Array(elements) => put_aggregate(out, b'*', elements, version),
-        Frame::Set(elements) => {
-            put_aggregate(out, if is_resp3 { b'~' } else { b'*' }, elements, version)
-        }
-        Frame::Push(elements) => {
-            put_aggregate(out, if is_resp3 { b'>' } else { b'*' }, elements, version)
-        }
+        Frame::Set(elements) => put_aggregate(out, if is_resp3 { b'~' } else { b'*' }, elements, version),
+        Frame::Push(elements) => put_aggregate(out, if is_resp3 { b'>' } else { b'*' }, elements, version),
         Frame::Map(pairs) => put_map(out, pairs, version),
         Frame::Double(value) => {
             let text = double_text(*value);
@@ -54,9 +50,7 @@ pub fn encode(frame: &Frame, version: ProtocolVersion, out: &mut BytesMut) {
                 put_bulk(out, b'$', text.as_bytes());
             }
         }
-        Frame::Boolean(value) if is_resp3 => {
-            out.put_slice(if *value { b"#t\r\n" } else { b"#f\r\n" })
-        }
+        Frame::Boolean(value) if is_resp3 => out.put_slice(if *value { b"#t\r\n" } else { b"#f\r\n" }),
         Frame::Boolean(value) => out.put_slice(if *value { b":1\r\n" } else { b":0\r\n" }),
         Frame::BigNumber(digits) if is_resp3 => put_simple_line(out, b'(', digits),
         Frame::BigNumber(digits) => put_bulk(out, b'$', digits),
@@ -187,11 +181,7 @@ mod tests {
 
     #[test]
     fn line_breaks_inside_lines_become_spaces() {
-        assert_encodes(
-            Frame::error("ERR a\r\nb"),
-            b"-ERR a  b\r\n",
-            b"-ERR a  b\r\n",
-        );
+        assert_encodes(Frame::error("ERR a\r\nb"), b"-ERR a  b\r\n", b"-ERR a  b\r\n");
         assert_encodes(
             Frame::SimpleString(Bytes::from_static(b"x\ny")),
             b"+x y\r\n",
@@ -275,11 +265,7 @@ mod tests {
         assert_encodes(Frame::Double(1.5), b"$3\r\n1.5\r\n", b",1.5\r\n");
         assert_encodes(Frame::Double(3.0), b"$1\r\n3\r\n", b",3\r\n");
         assert_encodes(Frame::Double(f64::INFINITY), b"$3\r\ninf\r\n", b",inf\r\n");
-        assert_encodes(
-            Frame::Double(f64::NEG_INFINITY),
-            b"$4\r\n-inf\r\n",
-            b",-inf\r\n",
-        );
+        assert_encodes(Frame::Double(f64::NEG_INFINITY), b"$4\r\n-inf\r\n", b",-inf\r\n");
         assert_encodes(Frame::Double(f64::NAN), b"$3\r\nnan\r\n", b",nan\r\n");
         assert_encodes(Frame::Double(1e20), b"$5\r\n1e+20\r\n", b",1e+20\r\n");
     }
@@ -314,11 +300,7 @@ mod tests {
     #[test]
     fn nested_downgrade() {
         let frame = Frame::Array(vec![Frame::Set(vec![Frame::Boolean(true)]), Frame::NullArray]);
-        assert_encodes(
-            frame,
-            b"*2\r\n*1\r\n:1\r\n*-1\r\n",
-            b"*2\r\n~1\r\n#t\r\n_\r\n",
-        );
+        assert_encodes(frame, b"*2\r\n*1\r\n:1\r\n*-1\r\n", b"*2\r\n~1\r\n#t\r\n_\r\n");
     }
 
     #[test]

@@ -43,3 +43,45 @@ pub enum ProtocolError {
     #[error("ERR Protocol error: frame nesting deeper than {0} levels")]
     NestingTooDeep(usize),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ProtocolError;
+
+    #[test]
+    fn display_is_the_exact_redis_wire_text() {
+        let expected_texts = [
+            (
+                ProtocolError::InvalidBulkLength,
+                "ERR Protocol error: invalid bulk length",
+            ),
+            (
+                ProtocolError::InvalidMultibulkLength,
+                "ERR Protocol error: invalid multibulk length",
+            ),
+            (
+                ProtocolError::ExpectedBulk('f'),
+                "ERR Protocol error: expected '$', got 'f'",
+            ),
+            (
+                ProtocolError::UnbalancedQuotes,
+                "ERR Protocol error: unbalanced quotes in request",
+            ),
+            (
+                ProtocolError::TooBigInlineRequest,
+                "ERR Protocol error: too big inline request",
+            ),
+            (
+                ProtocolError::TooBigMultibulkCountString,
+                "ERR Protocol error: too big mbulk count string",
+            ),
+            (
+                ProtocolError::TooBigBulkCountString,
+                "ERR Protocol error: too big bulk count string",
+            ),
+        ];
+        for (error, expected_text) in expected_texts {
+            assert_eq!(error.to_string(), expected_text);
+        }
+    }
+}

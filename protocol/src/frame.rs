@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 /// One RESP value.
 ///
-/// The variants are the RESP3 types; [`crate::encode`] downgrades the RESP3-only ones to
+/// The variants are the RESP3 types; [`crate::encode()`] downgrades the RESP3-only ones to
 /// RESP2 exactly as Redis 7.2 does when the connection speaks RESP2 (see each variant).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Frame {
@@ -128,10 +128,7 @@ mod tests {
     #[test]
     fn constructors_build_the_expected_variants() {
         assert_eq!(Frame::ok(), Frame::SimpleString(Bytes::from_static(b"OK")));
-        assert_eq!(
-            Frame::simple("PONG"),
-            Frame::SimpleString(Bytes::from_static(b"PONG"))
-        );
+        assert_eq!(Frame::simple("PONG"), Frame::SimpleString(Bytes::from_static(b"PONG")));
         assert_eq!(
             Frame::error("ERR syntax error"),
             Frame::Error(Bytes::from_static(b"ERR syntax error"))

@@ -71,9 +71,10 @@ fn read_argument(reader: &mut LineReader<'_>) -> Result<Vec<u8>, ProtocolError> 
             },
             QuoteState::DoubleQuoted => match byte {
                 0 => return Err(ProtocolError::UnbalancedQuotes),
-                b'\\' if reader.peek(1) == b'x'
-                    && hex_value(reader.peek(2)).is_some()
-                    && hex_value(reader.peek(3)).is_some() =>
+                b'\\'
+                    if reader.peek(1) == b'x'
+                        && hex_value(reader.peek(2)).is_some()
+                        && hex_value(reader.peek(3)).is_some() =>
                 {
                     let high = hex_value(reader.peek(2)).unwrap_or(0);
                     let low = hex_value(reader.peek(3)).unwrap_or(0);
@@ -179,10 +180,7 @@ mod tests {
     #[test]
     fn double_quotes_and_escapes() {
         assert_split(b"SET k \"hello world\"", &[b"SET", b"k", b"hello world"]);
-        assert_split(
-            br#""\n\r\t\b\a\\\"\q""#,
-            &[b"\n\r\t\x08\x07\\\"q"],
-        );
+        assert_split(br#""\n\r\t\b\a\\\"\q""#, &[b"\n\r\t\x08\x07\\\"q"]);
         assert_split(br#""\x41\x7a\xFF\x00""#, &[b"Az\xff\x00"]);
         // An incomplete hex escape keeps the 'x' as an ordinary escaped byte.
         assert_split(br#""\x4g""#, &[b"x4g"]);

@@ -21,6 +21,10 @@
 //! - [`error`]: [`ProtocolError`], whose `Display` is the exact error reply text.
 //! - [`slot`]: [`key_slot`] and [`hash_tag`], CRC16/XMODEM hash slots with hash tags.
 //!
+//! Private helpers, one concept each: `inline.rs` (Redis' `sdssplitargs` quoting rules),
+//! `number.rs` (Redis' `string2ll` and allocation-free integer text) and `double.rs`
+//! (Redis' `d2string`: Grisu2 digits laid out like `fpconv_dtoa`).
+//!
 //! A server connection loop looks like:
 //!
 //! ```

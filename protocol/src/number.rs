@@ -25,9 +25,7 @@ pub(crate) fn parse_redis_integer(text: &[u8]) -> Option<i64> {
         if !byte.is_ascii_digit() {
             return None;
         }
-        magnitude = magnitude
-            .checked_mul(10)?
-            .checked_add(u64::from(byte - b'0'))?;
+        magnitude = magnitude.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
     }
     if is_negative {
         0i64.checked_sub_unsigned(magnitude)
@@ -59,10 +57,7 @@ impl IntegerText {
                 break;
             }
         }
-        IntegerText {
-            digits,
-            start_index,
-        }
+        IntegerText { digits, start_index }
     }
 
     pub(crate) fn from_i64(value: i64) -> IntegerText {
@@ -95,14 +90,8 @@ mod tests {
         assert_eq!(parse_redis_integer(b"1"), Some(1));
         assert_eq!(parse_redis_integer(b"-1"), Some(-1));
         assert_eq!(parse_redis_integer(b"1234567"), Some(1234567));
-        assert_eq!(
-            parse_redis_integer(b"9223372036854775807"),
-            Some(i64::MAX)
-        );
-        assert_eq!(
-            parse_redis_integer(b"-9223372036854775808"),
-            Some(i64::MIN)
-        );
+        assert_eq!(parse_redis_integer(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_redis_integer(b"-9223372036854775808"), Some(i64::MIN));
     }
 
     #[test]
@@ -129,10 +118,7 @@ mod tests {
     #[test]
     fn integer_text_formats_every_edge() {
         for value in [0i64, 1, -1, 9, 10, -10, 123456789, i64::MAX, i64::MIN] {
-            assert_eq!(
-                IntegerText::from_i64(value).as_bytes(),
-                value.to_string().as_bytes()
-            );
+            assert_eq!(IntegerText::from_i64(value).as_bytes(), value.to_string().as_bytes());
         }
         assert_eq!(
             IntegerText::from_u64(u64::MAX).as_bytes(),

@@ -28,13 +28,15 @@
 //!   inline.
 //! - A `*<count>` or `$<len>` line ends at the first CR; the byte after the CR is not
 //!   checked, and neither are the two bytes after a bulk's data. Lengths are parsed by
-//!   `string2ll` ([`crate::number`]), so `*abc`, `*`, `*01` and `*+1` are "invalid
+//!   `string2ll` (see `number.rs`), so `*abc`, `*`, `*01` and `*+1` are "invalid
 //!   multibulk length" and `$abc`, `$-1` are "invalid bulk length".
 //! - Without a CR, more than `max_inline_len` bytes are "too big mbulk count string" for
 //!   the count line and "too big bulk count string" for a bulk length line.
 //! - A complete element line that does not start with `$` is "expected '$', got 'c'".
 //! - An inline line ends at `\n`, with one `\r` before it removed; more than
 //!   `max_inline_len` bytes without `\n` are "too big inline request".
+//! - Redis finds terminators with C `strchr`, so a NUL byte before the terminator of a
+//!   line hides it: the request waits for more bytes until the "too big" limit applies.
 //!
 //! # Zero-copy
 //! Bulk arguments are `split_to(len).freeze()` slices of the read buffer: no copy, but
@@ -186,8 +188,7 @@ impl RequestDecoder {
             }
             return Ok(Step::NeedMoreBytes);
         };
-        let count = parse_redis_integer(&buffer[1..line.line_end])
-            .ok_or(ProtocolError::InvalidMultibulkLength)?;
+        let count = parse_redis_integer(&buffer[1..line.line_end]).ok_or(ProtocolError::InvalidMultibulkLength)?;
         if count > 0 && count as u64 > self.limits.max_multibulk_len as u64 {
             return Err(ProtocolError::InvalidMultibulkLength);
         }
@@ -297,10 +298,24 @@ impl RequestDecoder {
     }
 
     /// Searches `needle` after the bytes already searched; remembers how far it looked.
+    ///
+    /// Redis 7.2 searches line terminators with C `strchr` on the query buffer, which
+    /// stops at a NUL byte: a NUL before the terminator hides it, so the line never
+    /// completes and the request waits until the "too big" limit closes the connection.
+    /// The search here stops at a NUL too, to give the same answers.
     fn find_byte(&mut self, buffer: &BytesMut, needle: u8) -> Option<usize> {
         let search_start = self.line_scan_offset.min(buffer.len());
-        match buffer[search_start..].iter().position(|&byte| byte == needle) {
-            Some(relative_index) => Some(search_start + relative_index),
+        let found_opt = buffer[search_start..]
+            .iter()
+            .position(|&byte| byte == needle || byte == 0)
+            .map(|relative_index| search_start + relative_index);
+        match found_opt {
+            Some(index) if buffer[index] == needle => Some(index),
+            Some(nul_index) => {
+                // The NUL stays in the buffer, so every later search stops here at once.
+                self.line_scan_offset = nul_index;
+                None
+            }
             None => {
                 self.line_scan_offset = buffer.len();
                 None
@@ -347,10 +362,7 @@ mod tests {
     }
 
     /// Same as `decode_all` but feeding one byte at a time.
-    fn decode_byte_by_byte(
-        limits: DecoderLimits,
-        input: &[u8],
-    ) -> (Vec<Vec<Vec<u8>>>, Option<ProtocolError>) {
+    fn decode_byte_by_byte(limits: DecoderLimits, input: &[u8]) -> (Vec<Vec<Vec<u8>>>, Option<ProtocolError>) {
         let mut decoder = RequestDecoder::new(limits);
         let mut buffer = BytesMut::new();
         let mut requests = Vec::new();
@@ -358,9 +370,7 @@ mod tests {
             buffer.extend_from_slice(&[byte]);
             loop {
                 match decoder.decode(&mut buffer) {
-                    Ok(Some(arguments)) => {
-                        requests.push(arguments.iter().map(|a| a.to_vec()).collect())
-                    }
+                    Ok(Some(arguments)) => requests.push(arguments.iter().map(|a| a.to_vec()).collect()),
                     Ok(None) => break,
                     Err(error) => return (requests, Some(error)),
                 }
@@ -376,16 +386,25 @@ mod tests {
     #[track_caller]
     fn assert_error(limits: DecoderLimits, input: &[u8], expected: ProtocolError, wire_text: &str) {
         let (_, error_opt) = decode_all(limits, input);
-        assert_eq!(error_opt, Some(expected.clone()), "input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            error_opt,
+            Some(expected.clone()),
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
         assert_eq!(expected.to_string(), wire_text);
         let (_, error_opt) = decode_byte_by_byte(limits, input);
-        assert_eq!(error_opt, Some(expected), "byte by byte {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            error_opt,
+            Some(expected),
+            "byte by byte {:?}",
+            String::from_utf8_lossy(input)
+        );
     }
 
     #[test]
     fn decodes_a_multibulk_request() {
-        let (requests, error_opt) =
-            decode_all(DecoderLimits::default(), b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n");
+        let (requests, error_opt) = decode_all(DecoderLimits::default(), b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n");
         assert_eq!(error_opt, None);
         assert_eq!(requests, vec![request(&[b"GET", b"key"])]);
     }
@@ -578,6 +597,33 @@ mod tests {
     }
 
     #[test]
+    fn nul_before_a_terminator_hides_it_as_in_redis() {
+        for input in [&b"*1\r\n\0\r\n"[..], b"*1\0\r\n", b"PING\0\n", b"*1\r\n$\x001\r\na\r\n"] {
+            assert_eq!(decode_all(DecoderLimits::default(), input), (vec![], None), "{input:?}");
+            assert_eq!(decode_byte_by_byte(DecoderLimits::default(), input), (vec![], None));
+        }
+        let mut input = b"PING\0\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 64));
+        assert_error(
+            limits_small(),
+            &input,
+            ProtocolError::TooBigInlineRequest,
+            "ERR Protocol error: too big inline request",
+        );
+        let mut input = b"*1\r\n\0\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 64));
+        assert_error(
+            limits_small(),
+            &input,
+            ProtocolError::TooBigBulkCountString,
+            "ERR Protocol error: too big bulk count string",
+        );
+        // NUL bytes inside bulk data are ordinary data: only lines are searched.
+        let (requests, _) = decode_all(DecoderLimits::default(), b"*1\r\n$3\r\na\0b\r\n");
+        assert_eq!(requests, vec![request(&[b"a\0b"])]);
+    }
+
+    #[test]
     fn huge_declared_bulk_costs_only_the_bytes_sent() {
         let mut decoder = RequestDecoder::default();
         let mut buffer = BytesMut::with_capacity(64);
@@ -644,6 +690,19 @@ mod tests {
         for argument in &arguments {
             assert!(buffer_range.contains(&(argument.as_ptr() as usize)));
         }
+    }
+
+    #[test]
+    fn pending_argument_bytes_counts_arguments_split_off_the_buffer() {
+        let mut decoder = RequestDecoder::default();
+        let mut buffer = BytesMut::from(&b"*3\r\n$3\r\nSET\r\n$5\r\nhello\r\n$4\r\nwo"[..]);
+        assert_eq!(decoder.pending_argument_bytes(), 0);
+        assert_eq!(decoder.decode(&mut buffer), Ok(None));
+        let handle_bytes = std::mem::size_of::<Bytes>();
+        assert_eq!(decoder.pending_argument_bytes(), 3 + 5 + 2 * handle_bytes);
+        buffer.extend_from_slice(b"rl\r\n");
+        assert!(decoder.decode(&mut buffer).expect("valid").is_some());
+        assert_eq!(decoder.pending_argument_bytes(), 0);
     }
 
     #[test]

@@ -146,6 +146,10 @@ impl FrameDecoder {
         self.line_scan_offset = 0;
         let type_byte = line[0];
         let text = line.slice(1..line_len);
+        // RESP lines cannot hold a CR: it would make the text ambiguous to re-encode.
+        if text.contains(&b'\r') {
+            return Err(invalid("carriage return inside a line"));
+        }
         match type_byte {
             b'+' => Ok(ElementStep::Complete(Frame::SimpleString(text))),
             b'-' => Ok(ElementStep::Complete(Frame::Error(text))),
@@ -170,17 +174,14 @@ impl FrameDecoder {
             b'>' => self.open_aggregate(AggregateKind::Push, &text),
             b'%' => self.open_aggregate(AggregateKind::Map, &text),
             b'|' => self.open_aggregate(AggregateKind::Attribute, &text),
-            other => Err(ProtocolError::InvalidFrame(format!(
-                "unknown type byte {other:#04x}"
-            ))),
+            other => Err(ProtocolError::InvalidFrame(format!("unknown type byte {other:#04x}"))),
         }
     }
 
     /// Finds the next line; returns its length without the CRLF.
     fn find_line(&mut self, buffer: &BytesMut) -> Result<Option<usize>, ProtocolError> {
         let search_start = self.line_scan_offset.min(buffer.len());
-        let Some(relative_index) = buffer[search_start..].iter().position(|&byte| byte == b'\n')
-        else {
+        let Some(relative_index) = buffer[search_start..].iter().position(|&byte| byte == b'\n') else {
             self.line_scan_offset = buffer.len();
             if buffer.len() > self.limits.max_line_len {
                 return Err(invalid("line longer than the limit"));
@@ -236,11 +237,7 @@ impl FrameDecoder {
         Ok(ElementStep::Complete(frame))
     }
 
-    fn open_aggregate(
-        &mut self,
-        kind: AggregateKind,
-        count_text: &[u8],
-    ) -> Result<ElementStep, ProtocolError> {
+    fn open_aggregate(&mut self, kind: AggregateKind, count_text: &[u8]) -> Result<ElementStep, ProtocolError> {
         let declared_count = parse_length(count_text)?;
         if declared_count == -1 && kind == AggregateKind::Array {
             return Ok(ElementStep::Complete(Frame::NullArray));
@@ -484,6 +481,7 @@ mod tests {
         for input in [
             &b"?\r\n"[..],
             b"+OK\n",
+            b"+O\rK\r\n",
             b"\r\n",
             b":abc\r\n",
             b":\r\n",
@@ -532,9 +530,7 @@ mod tests {
             max_aggregate_len: 5,
             max_nesting_depth: 8,
         };
-        let decode_limited = |input: &[u8]| {
-            FrameDecoder::with_limits(limits).decode(&mut BytesMut::from(input))
-        };
+        let decode_limited = |input: &[u8]| FrameDecoder::with_limits(limits).decode(&mut BytesMut::from(input));
         assert_eq!(decode_limited(b"$11\r\n"), Err(ProtocolError::InvalidBulkLength));
         assert_eq!(decode_limited(b"$10\r\n"), Ok(None));
         assert_eq!(decode_limited(b"*6\r\n"), Err(ProtocolError::InvalidMultibulkLength));
@@ -542,7 +538,10 @@ mod tests {
         assert_eq!(decode_limited(b"*5\r\n"), Ok(None));
         assert!(decode_limited(b"+0123456789abcdefg").is_err());
         assert!(decode_limited(b"+0123456789abcdef\r\n").is_err());
-        assert_eq!(decode_limited(b"+0123456789ab\r\n"), Ok(Some(Frame::simple("0123456789ab"))));
+        assert_eq!(
+            decode_limited(b"+0123456789ab\r\n"),
+            Ok(Some(Frame::simple("0123456789ab")))
+        );
     }
 
     #[test]

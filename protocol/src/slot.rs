@@ -39,10 +39,7 @@ mod tests {
 
     #[test]
     fn crc16_is_xmodem() {
-        assert_eq!(
-            crc16::State::<crc16::XMODEM>::calculate(b"123456789"),
-            0x31C3
-        );
+        assert_eq!(crc16::State::<crc16::XMODEM>::calculate(b"123456789"), 0x31C3);
     }
 
     #[test]
@@ -63,12 +60,7 @@ mod tests {
             (b"123456789", 12739),
         ];
         for (key, expected_slot) in vectors {
-            assert_eq!(
-                key_slot(key),
-                *expected_slot,
-                "key {:?}",
-                String::from_utf8_lossy(key)
-            );
+            assert_eq!(key_slot(key), *expected_slot, "key {:?}", String::from_utf8_lossy(key));
         }
     }
 
