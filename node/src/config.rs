@@ -16,7 +16,11 @@ use clap::Parser;
 /// `starling-server` command-line flags. Each one can also be set in the
 /// config file under the same name.
 #[derive(Parser, Debug, Default)]
-#[command(name = "starling-server", version, about = "Starling: a Redis-compatible, multi-core, cluster-native data store")]
+#[command(
+    name = "starling-server",
+    version,
+    about = "Starling: a Redis-compatible, multi-core, cluster-native data store"
+)]
 pub struct Flags {
     /// Config file in redis.conf syntax (`name value` lines).
     #[arg(long)]
@@ -120,7 +124,11 @@ pub fn parse_memory(text: &str) -> Option<u64> {
 }
 
 fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> anyhow::Result<T> {
-    value.trim().parse().ok().with_context(|| format!("invalid value for '{name}': {value}"))
+    value
+        .trim()
+        .parse()
+        .ok()
+        .with_context(|| format!("invalid value for '{name}': {value}"))
 }
 
 fn parse_memory_setting(name: &str, value: &str) -> anyhow::Result<usize> {
@@ -181,7 +189,9 @@ impl StartupConfig {
         StartupConfig {
             port: 6379,
             bind: vec!["127.0.0.1".to_string()],
-            shards: std::thread::available_parallelism().map(|cores| cores.get()).unwrap_or(1),
+            shards: std::thread::available_parallelism()
+                .map(|cores| cores.get())
+                .unwrap_or(1),
             log_format: LogFormat::Text,
             loglevel: "notice".to_string(),
             print_port: false,
@@ -290,7 +300,11 @@ mod tests {
         let directory = std::env::temp_dir().join(format!("starling-config-{}", std::process::id()));
         std::fs::create_dir_all(&directory).unwrap();
         let path = directory.join("starling.conf");
-        std::fs::write(&path, "# comment\nport 7000\nshards 3\nproto-max-bulk-len \"2mb\"\n\nmaxclients 50\n").unwrap();
+        std::fs::write(
+            &path,
+            "# comment\nport 7000\nshards 3\nproto-max-bulk-len \"2mb\"\n\nmaxclients 50\n",
+        )
+        .unwrap();
         let flags = Flags {
             config: Some(path),
             port: Some(7001),

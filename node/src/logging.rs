@@ -19,7 +19,9 @@ fn filter_for(level: &str) -> EnvFilter {
 }
 
 pub fn init(format: LogFormat, level: &str) {
-    let builder = tracing_subscriber::fmt().with_env_filter(filter_for(level)).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter_for(level))
+        .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

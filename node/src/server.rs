@@ -9,8 +9,8 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use anyhow::Context as _;
@@ -30,6 +30,73 @@ pub struct ServerStats {
     pub rejected_connections: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
+    /// Rates behind INFO's `instantaneous_*` fields, sampled on the main thread.
+    pub instantaneous: Mutex<InstantaneousMetrics>,
+}
+
+impl ServerStats {
+    /// CONFIG RESETSTAT: zeroes the counters (each shard resets its own).
+    pub fn reset(&self) {
+        for counter in [
+            &self.total_connections_received,
+            &self.total_commands_processed,
+            &self.rejected_connections,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        *self.instantaneous.lock().expect("metrics lock poisoned") = InstantaneousMetrics::default();
+    }
+
+    /// Records one sample of every instantaneous metric.
+    pub fn sample(&self, now: Instant) {
+        let mut metrics = self.instantaneous.lock().expect("metrics lock poisoned");
+        let commands = self.total_commands_processed.load(Ordering::Relaxed);
+        let input_bytes = self.net_input_bytes.load(Ordering::Relaxed);
+        let output_bytes = self.net_output_bytes.load(Ordering::Relaxed);
+        metrics.commands.record(now, commands);
+        metrics.net_input_bytes.record(now, input_bytes);
+        metrics.net_output_bytes.record(now, output_bytes);
+    }
+}
+
+/// How often the instantaneous metrics are sampled, and how many samples
+/// their mean covers: Redis's 100 ms and 16.
+pub const METRICS_SAMPLE_PERIOD: Duration = Duration::from_millis(100);
+const METRICS_SAMPLES: usize = 16;
+
+/// A counter's rate per second over the last `METRICS_SAMPLES` periods.
+#[derive(Default)]
+pub struct RateSampler {
+    last_sample: Option<(Instant, u64)>,
+    rates_per_sec: [u64; METRICS_SAMPLES],
+    next_index: usize,
+}
+
+impl RateSampler {
+    pub fn record(&mut self, now: Instant, total: u64) {
+        if let Some((sampled_at, previous_total)) = self.last_sample {
+            let elapsed_ms = now.saturating_duration_since(sampled_at).as_millis() as u64;
+            let increase = total.saturating_sub(previous_total);
+            if let Some(rate_per_sec) = increase.saturating_mul(1000).checked_div(elapsed_ms) {
+                self.rates_per_sec[self.next_index] = rate_per_sec;
+                self.next_index = (self.next_index + 1) % METRICS_SAMPLES;
+            }
+        }
+        self.last_sample = Some((now, total));
+    }
+
+    pub fn mean_per_sec(&self) -> u64 {
+        self.rates_per_sec.iter().sum::<u64>() / METRICS_SAMPLES as u64
+    }
+}
+
+#[derive(Default)]
+pub struct InstantaneousMetrics {
+    pub commands: RateSampler,
+    pub net_input_bytes: RateSampler,
+    pub net_output_bytes: RateSampler,
 }
 
 /// What every connection shares: configuration, shards, clients, counters.
@@ -43,6 +110,9 @@ pub struct ServerContext {
     pub started_unix_secs: u64,
     pub run_id: String,
     pub tcp_port: u16,
+    /// Whether this node runs Redis Cluster. HELLO, INFO, CONFIG GET, SELECT
+    /// and READONLY read it here and nowhere else.
+    pub cluster_enabled: bool,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -50,6 +120,15 @@ impl ServerContext {
     /// Asks the server to stop: the accept loop ends and the process exits.
     pub fn request_shutdown(&self) {
         let _ = self.shutdown_tx.send(true);
+    }
+
+    /// The `mode` HELLO reports and INFO's `redis_mode`.
+    pub fn mode_name(&self) -> &'static str {
+        if self.cluster_enabled {
+            "cluster"
+        } else {
+            "standalone"
+        }
     }
 }
 
@@ -100,7 +179,11 @@ pub fn start_background(config: StartupConfig) -> anyhow::Result<ServerHandle> {
             context,
             thread: Some(thread),
         }),
-        Err(_) => Err(thread.join().map_err(|_| anyhow::anyhow!("server thread panicked"))?.err().unwrap_or_else(|| anyhow::anyhow!("server stopped before listening"))),
+        Err(_) => Err(thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("server thread panicked"))?
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("server stopped before listening"))),
     }
 }
 
@@ -122,7 +205,9 @@ async fn bind_listeners(config: &StartupConfig) -> anyhow::Result<Vec<TcpListene
             format!("{host}:{port}").parse()
         }
         .with_context(|| format!("invalid bind address {address}"))?;
-        let listener = TcpListener::bind(socket_address).await.with_context(|| format!("binding {socket_address}"))?;
+        let listener = TcpListener::bind(socket_address)
+            .await
+            .with_context(|| format!("binding {socket_address}"))?;
         // With --port 0 every address shares the port picked for the first.
         port = listener.local_addr()?.port();
         listeners.push(listener);
@@ -144,9 +229,13 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
         clients: ClientRegistry::default(),
         stats: ServerStats::default(),
         started_at: Instant::now(),
-        started_unix_secs: SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0),
+        started_unix_secs: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or(0),
         run_id: format!("{:040x}", rand::random::<u128>()),
         tcp_port,
+        cluster_enabled: false,
         shutdown_tx,
     });
     tracing::info!(port = tcp_port, shards = config.shards, "ready to accept connections");
@@ -155,9 +244,15 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
     }
     on_ready(&context);
 
+    actix_rt::spawn(sample_metrics(context.clone()));
     let next_arbiter = Arc::new(AtomicUsize::new(0));
     for listener in listeners {
-        actix_rt::spawn(accept_loop(listener, context.clone(), arbiters.clone(), next_arbiter.clone()));
+        actix_rt::spawn(accept_loop(
+            listener,
+            context.clone(),
+            arbiters.clone(),
+            next_arbiter.clone(),
+        ));
     }
     tokio::select! {
         _ = shutdown_rx.wait_for(|stop| *stop) => tracing::info!("shutdown requested"),
@@ -168,6 +263,15 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
         arbiter.stop();
     }
     Ok(())
+}
+
+/// Feeds INFO's instantaneous metrics until the server stops.
+async fn sample_metrics(context: Arc<ServerContext>) {
+    let mut ticker = tokio::time::interval(METRICS_SAMPLE_PERIOD);
+    loop {
+        ticker.tick().await;
+        context.stats.sample(Instant::now());
+    }
 }
 
 #[cfg(unix)]
@@ -199,7 +303,12 @@ fn start_shards(shard_count: usize, config: &SharedConfig) -> (Arc<Vec<ArbiterHa
         arbiters.push(arbiter.handle());
         addresses.push(address);
     }
-    (Arc::new(arbiters), ShardSet { addresses: addresses.into() })
+    (
+        Arc::new(arbiters),
+        ShardSet {
+            addresses: addresses.into(),
+        },
+    )
 }
 
 async fn accept_loop(
@@ -236,20 +345,42 @@ async fn accept_loop(
         };
         let arbiter = &arbiters[next_arbiter.fetch_add(1, Ordering::Relaxed) % arbiters.len()];
         let context = context.clone();
-        let handed_over = arbiter.spawn_fn(move || {
-            match tokio::net::TcpStream::from_std(std_stream) {
-                Ok(stream) => {
-                    let router = ShardRouter::for_current_thread(context.shards.clone());
-                    actix_rt::spawn(connection::serve(stream, peer_address, context, router));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "could not register connection");
-                    context.clients.release_reservation();
-                }
+        let handed_over = arbiter.spawn_fn(move || match tokio::net::TcpStream::from_std(std_stream) {
+            Ok(stream) => {
+                let router = ShardRouter::for_current_thread(context.shards.clone());
+                actix_rt::spawn(connection::serve(stream, peer_address, context, router));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not register connection");
+                context.clients.release_reservation();
             }
         });
         if !handed_over {
             tracing::warn!("shard thread is gone; dropping connection");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_averaged_over_the_last_samples() {
+        let start = Instant::now();
+        let mut sampler = RateSampler::default();
+        assert_eq!(sampler.mean_per_sec(), 0);
+        sampler.record(start, 0);
+        // 1600 more every 100 ms is 16000 per second in every sample.
+        for step in 1..=METRICS_SAMPLES as u64 {
+            sampler.record(start + METRICS_SAMPLE_PERIOD * step as u32, 1600 * step);
+        }
+        assert_eq!(sampler.mean_per_sec(), 16_000);
+        // A counter reset (CONFIG RESETSTAT) reads as no activity, not as a wrap.
+        sampler.record(start + METRICS_SAMPLE_PERIOD * 17, 0);
+        assert_eq!(sampler.mean_per_sec(), 15_000);
+        // Two samples at the same instant add nothing.
+        sampler.record(start + METRICS_SAMPLE_PERIOD * 17, 50);
+        assert_eq!(sampler.mean_per_sec(), 15_000);
     }
 }

@@ -16,7 +16,11 @@ fn redis_cli(server: &TestServer, args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("redis-cli is installed (apt-get install redis-tools)");
-    assert!(output.status.success(), "redis-cli {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "redis-cli {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
 
@@ -26,11 +30,17 @@ fn a_first_session_with_redis_cli() {
     assert_eq!(redis_cli(&server, &["PING"]), "PONG\n");
     assert_eq!(redis_cli(&server, &["SET", "greeting", "hello world"]), "OK\n");
     assert_eq!(redis_cli(&server, &["GET", "greeting"]), "hello world\n");
-    assert_eq!(redis_cli(&server, &["--no-raw", "GET", "greeting"]), "\"hello world\"\n");
+    assert_eq!(
+        redis_cli(&server, &["--no-raw", "GET", "greeting"]),
+        "\"hello world\"\n"
+    );
     assert_eq!(redis_cli(&server, &["-r", "5", "INCR", "visits"]), "1\n2\n3\n4\n5\n");
     assert_eq!(redis_cli(&server, &["MSET", "a", "1", "b", "2", "c", "3"]), "OK\n");
     assert_eq!(redis_cli(&server, &["MGET", "a", "b", "c", "missing"]), "1\n2\n3\n\n");
-    assert_eq!(redis_cli(&server, &["--no-raw", "MGET", "a", "missing"]), "1) \"1\"\n2) (nil)\n");
+    assert_eq!(
+        redis_cli(&server, &["--no-raw", "MGET", "a", "missing"]),
+        "1) \"1\"\n2) (nil)\n"
+    );
     assert_eq!(redis_cli(&server, &["DEL", "a", "b", "c", "missing"]), "3\n");
     assert_eq!(redis_cli(&server, &["EXPIRE", "greeting", "100"]), "1\n");
     assert_eq!(redis_cli(&server, &["TTL", "greeting"]), "100\n");
@@ -73,7 +83,14 @@ fn redis_cli_pipe_mode_mass_insertion() {
     for n in 0..10_000 {
         let key = format!("mass:{n}");
         let value = n.to_string();
-        input.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{value}\r\n", key.len(), value.len()).as_bytes());
+        input.extend_from_slice(
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{value}\r\n",
+                key.len(),
+                value.len()
+            )
+            .as_bytes(),
+        );
     }
     let mut child = Command::new("redis-cli")
         .arg("-p")

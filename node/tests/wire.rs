@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{bulk, RawConnection, TestServer};
+use common::{bulk, TestServer};
 use starling_protocol::Frame;
 
 fn error(text: &str) -> Frame {
@@ -28,8 +28,16 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
 fn assert_protocol_error_closes(server: &TestServer, request: &[u8], expected: &str) {
     let mut connection = server.raw();
     connection.send(request);
-    assert_eq!(connection.read_frame(), error(expected), "request {:?}", String::from_utf8_lossy(request));
-    assert!(connection.is_closed_by_server(), "connection stays open after {expected}");
+    assert_eq!(
+        connection.read_frame(),
+        error(expected),
+        "request {:?}",
+        String::from_utf8_lossy(request)
+    );
+    assert!(
+        connection.is_closed_by_server(),
+        "connection stays open after {expected}"
+    );
     // The server keeps serving everyone else.
     assert_eq!(server.raw().command(&[b"PING"]), Frame::SimpleString("PONG".into()));
 }
@@ -59,7 +67,10 @@ fn replies_before_a_protocol_error_are_delivered() {
     let mut connection = server.raw();
     connection.send(b"*1\r\n$4\r\nPING\r\n*1\r\nxyz\r\n");
     assert_eq!(connection.read_frame(), Frame::SimpleString("PONG".into()));
-    assert_eq!(connection.read_frame(), error("ERR Protocol error: expected '$', got 'x'"));
+    assert_eq!(
+        connection.read_frame(),
+        error("ERR Protocol error: expected '$', got 'x'")
+    );
     assert!(connection.is_closed_by_server());
 }
 
@@ -78,7 +89,10 @@ fn inline_commands_honour_quotes_and_escapes() {
     connection.send(b"SET greeting \"hello world\\n\"\r\nGET greeting\r\nSET 'it''s' x\r\n");
     assert_eq!(connection.read_frame(), Frame::SimpleString("OK".into()));
     assert_eq!(connection.read_frame(), bulk("hello world\n"));
-    assert_eq!(connection.read_frame(), error("ERR Protocol error: unbalanced quotes in request"));
+    assert_eq!(
+        connection.read_frame(),
+        error("ERR Protocol error: unbalanced quotes in request")
+    );
 }
 
 #[test]
@@ -87,8 +101,16 @@ fn pipelined_replies_come_back_in_request_order_across_shards() {
     let mut connection = server.raw();
     let mut request = Vec::new();
     for n in 0..500 {
-        request.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\nkey:{n}\r\n${}\r\n{n}\r\n", format!("key:{n}").len(), n.to_string().len()).as_bytes());
-        request.extend_from_slice(format!("*2\r\n$3\r\nGET\r\n${}\r\nkey:{n}\r\n", format!("key:{n}").len()).as_bytes());
+        request.extend_from_slice(
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\nkey:{n}\r\n${}\r\n{n}\r\n",
+                format!("key:{n}").len(),
+                n.to_string().len()
+            )
+            .as_bytes(),
+        );
+        request
+            .extend_from_slice(format!("*2\r\n$3\r\nGET\r\n${}\r\nkey:{n}\r\n", format!("key:{n}").len()).as_bytes());
         request.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
     }
     connection.send(&request);
@@ -107,12 +129,28 @@ fn a_huge_declared_bulk_costs_only_the_bytes_sent() {
     // Other clients are served while the frame is incomplete.
     assert_eq!(server.raw().command(&[b"PING"]), Frame::SimpleString("PONG".into()));
     let context = server.handle.context().clone();
-    let attacker_id = context.clients.all().first().map(|client| client.id).expect("attacker registered");
+    let attacker_id = context
+        .clients
+        .all()
+        .first()
+        .map(|client| client.id)
+        .expect("attacker registered");
     wait_until("the attacker's bytes to be counted", || {
-        context.clients.get(attacker_id).is_some_and(|client| client.query_buffer_bytes.load(Ordering::Relaxed) > 0)
+        context
+            .clients
+            .get(attacker_id)
+            .is_some_and(|client| client.query_buffer_bytes.load(Ordering::Relaxed) > 0)
     });
-    let query_buffer = context.clients.get(attacker_id).unwrap().query_buffer_bytes.load(Ordering::Relaxed);
-    assert!(query_buffer < 64 * 1024, "declared length was allocated: {query_buffer} bytes");
+    let query_buffer = context
+        .clients
+        .get(attacker_id)
+        .unwrap()
+        .query_buffer_bytes
+        .load(Ordering::Relaxed);
+    assert!(
+        query_buffer < 64 * 1024,
+        "declared length was allocated: {query_buffer} bytes"
+    );
 }
 
 #[test]
@@ -128,7 +166,10 @@ fn query_buffer_limit_disconnects_the_offender_only() {
             break;
         }
     }
-    assert!(write_failed || offender.is_closed_by_server(), "offender was not disconnected");
+    assert!(
+        write_failed || offender.is_closed_by_server(),
+        "offender was not disconnected"
+    );
     assert_eq!(server.raw().command(&[b"PING"]), Frame::SimpleString("PONG".into()));
 }
 
@@ -136,7 +177,10 @@ fn query_buffer_limit_disconnects_the_offender_only() {
 fn megabytes_of_garbage_get_an_error_and_cost_nothing_else() {
     let server = TestServer::start(2);
     let mut keeper = server.raw();
-    assert_eq!(keeper.command(&[b"SET", b"kept", b"1"]), Frame::SimpleString("OK".into()));
+    assert_eq!(
+        keeper.command(&[b"SET", b"kept", b"1"]),
+        Frame::SimpleString("OK".into())
+    );
     let mut garbage = Vec::with_capacity(4 * 1024 * 1024);
     let mut state: u32 = 12345;
     while garbage.len() < 4 * 1024 * 1024 {
@@ -169,7 +213,10 @@ fn a_client_that_never_reads_blocks_only_itself() {
     let server = TestServer::start(2);
     let mut setup = server.raw();
     let big_value = vec![b'v'; 256 * 1024];
-    assert_eq!(setup.command(&[b"SET", b"big", &big_value]), Frame::SimpleString("OK".into()));
+    assert_eq!(
+        setup.command(&[b"SET", b"big", &big_value]),
+        Frame::SimpleString("OK".into())
+    );
     // 400 GETs of 256 KiB = 100 MiB of replies that this client never reads.
     let mut slow_reader = server.raw();
     let mut request = Vec::new();
@@ -180,7 +227,10 @@ fn a_client_that_never_reads_blocks_only_itself() {
     // Everyone else is served promptly meanwhile.
     for n in 0..100 {
         let key = format!("other:{n}");
-        assert_eq!(setup.command(&[b"SET", key.as_bytes(), b"1"]), Frame::SimpleString("OK".into()));
+        assert_eq!(
+            setup.command(&[b"SET", key.as_bytes(), b"1"]),
+            Frame::SimpleString("OK".into())
+        );
     }
     // And the slow reader still gets every reply, intact and in order.
     for _ in 0..400 {
@@ -193,7 +243,10 @@ fn output_buffer_limit_disconnects_a_client_that_piles_up_replies() {
     let server = TestServer::start_with(1, &[("client-output-buffer-limit", "1mb")]);
     let mut setup = server.raw();
     let big_value = vec![b'v'; 100 * 1024];
-    assert_eq!(setup.command(&[b"SET", b"big", &big_value]), Frame::SimpleString("OK".into()));
+    assert_eq!(
+        setup.command(&[b"SET", b"big", &big_value]),
+        Frame::SimpleString("OK".into())
+    );
     let mut greedy = server.raw();
     let mut request = Vec::new();
     for _ in 0..50 {

@@ -75,7 +75,11 @@ mod tests {
 
     #[test]
     fn unknown_command_text_matches_redis() {
-        let args = [Bytes::from_static(b"foo"), Bytes::from_static(b"a"), Bytes::from_static(b"b")];
+        let args = [
+            Bytes::from_static(b"foo"),
+            Bytes::from_static(b"a"),
+            Bytes::from_static(b"b"),
+        ];
         assert_eq!(
             CommandError::unknown_command(&args).to_string(),
             "ERR unknown command 'foo', with args beginning with: 'a' 'b' "

@@ -6,8 +6,12 @@
 //! `Frame` or a `CommandError` whose text is Redis's.
 
 pub mod args;
+pub mod client;
 pub mod connection;
 pub mod error;
+pub mod keys;
+pub mod multikey;
+pub mod server;
 pub mod string;
 pub mod table;
 
@@ -16,6 +20,9 @@ use table::CommandSpec;
 pub fn all_commands() -> Vec<CommandSpec> {
     let mut specs = Vec::new();
     specs.extend(connection::commands());
+    specs.extend(client::commands());
     specs.extend(string::commands());
+    specs.extend(keys::commands());
+    specs.extend(server::commands());
     specs
 }

@@ -232,7 +232,11 @@ impl CommandTable {
         let mut by_name = HashMap::with_capacity(specs.len());
         for spec in specs {
             assert!(spec.name.len() <= MAX_COMMAND_NAME_BYTES);
-            assert_eq!(spec.name, spec.name.to_ascii_lowercase(), "command names are lower-case");
+            assert_eq!(
+                spec.name,
+                spec.name.to_ascii_lowercase(),
+                "command names are lower-case"
+            );
             let previous = by_name.insert(spec.name, spec);
             assert!(previous.is_none(), "command registered twice");
         }

@@ -3,7 +3,7 @@
 //! only holds shared references to it.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -32,6 +32,10 @@ pub struct ClientHandle {
     pub output_buffer_bytes: AtomicUsize,
     /// Woken by CLIENT KILL; the connection then closes.
     pub kill: Notify,
+    /// CLIENT NO-EVICT: exempt from client eviction (`e` in CLIENT LIST).
+    pub no_evict: AtomicBool,
+    /// CLIENT NO-TOUCH: reads leave keys' access clocks alone (`T` in CLIENT LIST).
+    pub no_touch: AtomicBool,
 }
 
 impl ClientHandle {
@@ -49,16 +53,40 @@ impl ClientHandle {
     }
 
     pub fn touch(&self, command: &'static str) {
-        self.last_interaction_ms.store(self.created_at.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_interaction_ms
+            .store(self.created_at.elapsed().as_millis() as u64, Ordering::Relaxed);
         *self.last_command.lock().expect("last command lock poisoned") = command;
     }
 
+    /// Asks the connection to close (CLIENT KILL). `notify_one` stores a
+    /// permit, so a connection busy running commands closes at its next read.
+    pub fn request_kill(&self) {
+        self.kill.notify_one();
+    }
+
+    /// The `flags=` field of CLIENT LIST, in Redis's letter order; `N` when
+    /// no flag is set.
+    pub fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.no_evict.load(Ordering::Relaxed) {
+            flags.push('e');
+        }
+        if self.no_touch.load(Ordering::Relaxed) {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
+    }
+
     /// One `CLIENT LIST` / `CLIENT INFO` line, without the trailing newline.
+    /// The fields are Redis 7.2's, in its order.
     pub fn info_line(&self) -> String {
         let names = self.names();
         let command = *self.last_command.lock().expect("last command lock poisoned");
         format!(
-            "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi=-1 \
              qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 \
              events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -67,6 +95,7 @@ impl ClientHandle {
             names.name,
             self.created_at.elapsed().as_secs(),
             self.idle_secs(),
+            self.flags(),
             self.query_buffer_bytes.load(Ordering::Relaxed),
             self.output_buffer_bytes.load(Ordering::Relaxed),
             command,
@@ -88,7 +117,9 @@ impl ClientRegistry {
     /// Reserves a connection slot; returns false if `maxclients` are connected.
     pub fn try_reserve(&self, maxclients: usize) -> bool {
         self.connected
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |connected| (connected < maxclients).then_some(connected + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |connected| {
+                (connected < maxclients).then_some(connected + 1)
+            })
             .is_ok()
     }
 
@@ -107,6 +138,8 @@ impl ClientRegistry {
             query_buffer_bytes: AtomicUsize::new(0),
             output_buffer_bytes: AtomicUsize::new(0),
             kill: Notify::new(),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
         });
         self.clients.insert(id, handle.clone());
         handle

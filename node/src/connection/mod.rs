@@ -80,7 +80,11 @@ async fn run_connection(stream: &mut TcpStream, session: &mut Session) -> std::i
         let buffered = read_buffer.len() + decoder.pending_argument_bytes();
         session.client.query_buffer_bytes.store(buffered, Ordering::Relaxed);
         if buffered > config.client_query_buffer_limit {
-            tracing::warn!(client_id = session.client.id, buffered, "closing client that exceeded client-query-buffer-limit");
+            tracing::warn!(
+                client_id = session.client.id,
+                buffered,
+                "closing client that exceeded client-query-buffer-limit"
+            );
             return Ok(());
         }
         loop {
@@ -108,12 +112,22 @@ async fn run_connection(stream: &mut TcpStream, session: &mut Session) -> std::i
             }
             let limit = config.client_output_buffer_limit;
             if limit > 0 && output.len() > limit {
-                tracing::warn!(client_id = session.client.id, bytes = output.len(), "closing client that exceeded client-output-buffer-limit");
+                tracing::warn!(
+                    client_id = session.client.id,
+                    bytes = output.len(),
+                    "closing client that exceeded client-output-buffer-limit"
+                );
                 return Ok(());
             }
-            session.client.output_buffer_bytes.store(output.len(), Ordering::Relaxed);
+            session
+                .client
+                .output_buffer_bytes
+                .store(output.len(), Ordering::Relaxed);
             stream.write_all(&output).await?;
-            server.stats.net_output_bytes.fetch_add(output.len() as u64, Ordering::Relaxed);
+            server
+                .stats
+                .net_output_bytes
+                .fetch_add(output.len() as u64, Ordering::Relaxed);
             output.clear();
             session.client.output_buffer_bytes.store(0, Ordering::Relaxed);
             if session.close_after_reply {

@@ -11,8 +11,8 @@
 //!   keys, so it needs no barrier;
 //! - an async command (DBSIZE, FLUSHALL, KEYS, INFO...): a barrier.
 //!
-//! Every reply is encoded with the protocol version in force when its request
-//! was dispatched, so `HELLO 3` in a pipeline switches only later replies.
+//! Every reply is encoded with the protocol version in force once its request
+//! was dispatched: `HELLO 3` gets a RESP3 reply, and so do the requests after it.
 
 use std::sync::atomic::Ordering;
 
@@ -79,7 +79,9 @@ fn place(positions: Vec<usize>, frames: Vec<Frame>, replies: &mut [Option<Frame>
 /// Keyless shard commands run on the connection's own shard 0 fallback.
 fn owning_shard(session: &Session, spec: &CommandSpec, args: &[Bytes]) -> Option<usize> {
     let positions = spec.key_positions(args);
-    let mut shards = positions.iter().map(|&position| session.router.shard_of_key(&args[position]));
+    let mut shards = positions
+        .iter()
+        .map(|&position| session.router.shard_of_key(&args[position]));
     let first = shards.next().unwrap_or(0);
     shards.all(|shard| shard == first).then_some(first)
 }
@@ -110,12 +112,16 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
                 Some(shard) => pending.push(shard, position, ShardCommand { spec, args }),
                 None => {
                     pending.flush(session, &mut replies).await;
-                    let cross_shard = spec.cross_shard.expect("multi-key shard commands declare a cross-shard handler");
+                    let cross_shard = spec
+                        .cross_shard
+                        .expect("multi-key shard commands declare a cross-shard handler");
                     replies[position] = Some(cross_shard(session, args).await.unwrap_or_else(Frame::from));
                 }
             },
             Handler::Session(handler) => {
                 replies[position] = Some(handler(session, &args).unwrap_or_else(Frame::from));
+                // HELLO replies in the protocol it switches to, as Redis does.
+                versions[position] = session.protocol;
             }
             Handler::Async(handler) => {
                 pending.flush(session, &mut replies).await;
@@ -126,7 +132,11 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
     }
     pending.flush(session, &mut replies).await;
     session.client.touch(last_command);
-    session.server.stats.total_commands_processed.fetch_add(executed, Ordering::Relaxed);
+    session
+        .server
+        .stats
+        .total_commands_processed
+        .fetch_add(executed, Ordering::Relaxed);
     for (reply, version) in replies.into_iter().zip(versions) {
         if let Some(frame) = reply {
             encode(&frame, version, output);

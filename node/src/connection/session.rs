@@ -15,6 +15,8 @@ pub struct Session {
     pub protocol: ProtocolVersion,
     /// Set by QUIT (and protocol errors): close once the replies are written.
     pub close_after_reply: bool,
+    /// READONLY in cluster mode: a replica may serve this client's reads.
+    pub cluster_readonly: bool,
 }
 
 impl Session {
@@ -25,6 +27,7 @@ impl Session {
             client,
             protocol: ProtocolVersion::Resp2,
             close_after_reply: false,
+            cluster_readonly: false,
         }
     }
 
@@ -34,6 +37,20 @@ impl Session {
             ProtocolVersion::Resp2 => 2,
             ProtocolVersion::Resp3 => 3,
         };
-        self.client.protocol_version.store(number, std::sync::atomic::Ordering::Relaxed);
+        self.client
+            .protocol_version
+            .store(number, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// RESET: back to the state of a fresh connection (RESP2, no name, no
+    /// READONLY, no CLIENT NO-EVICT / NO-TOUCH). Families that keep per-connection state
+    /// (transactions, subscriptions...) clear it here too. The library name
+    /// and version stay, as in Redis.
+    pub fn reset(&mut self) {
+        self.set_protocol(ProtocolVersion::Resp2);
+        self.client.update_names(|names| names.name.clear());
+        self.cluster_readonly = false;
+        self.client.no_evict.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.client.no_touch.store(false, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -11,6 +11,7 @@
 //! (`active_expire_cycle`, called by the shard on a timer with a time budget).
 
 pub mod dict;
+pub mod dump;
 pub mod record;
 pub mod small_bytes;
 
@@ -142,6 +143,17 @@ impl Keyspace {
         }
     }
 
+    /// A read lookup that counts a keyspace hit or miss but leaves the access
+    /// clock alone (Redis's `LOOKUP_NOTOUCH`: TYPE, EXISTS, TTL, OBJECT).
+    pub fn lookup_read_no_touch(&mut self, key: &[u8], now_ms: u64) -> Option<&Record> {
+        if !self.contains(key, now_ms) {
+            self.stats.misses += 1;
+            return None;
+        }
+        self.stats.hits += 1;
+        self.table(key_slot(key)).records.get(key)
+    }
+
     /// True if `key` exists (after lazy expiry), without touching its clock.
     pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
         let slot = key_slot(key);
@@ -267,7 +279,12 @@ impl Keyspace {
 
     /// Keys of one slot, at most `limit` of them (CLUSTER GETKEYSINSLOT).
     pub fn keys_in_slot(&self, slot: u16, limit: usize) -> Vec<SmallBytes> {
-        self.table(slot).records.iter().take(limit).map(|record| record.key.clone()).collect()
+        self.table(slot)
+            .records
+            .iter()
+            .take(limit)
+            .map(|record| record.key.clone())
+            .collect()
     }
 
     /// Calls `visit` for every live key of the shard (KEYS). Expired keys that
@@ -275,7 +292,12 @@ impl Keyspace {
     pub fn for_each_live_key(&self, now_ms: u64, mut visit: impl FnMut(&Record)) {
         for table in &self.slots {
             for record in table.records.iter() {
-                if record.has_expire() && table.expires.get(&record.key).is_some_and(|entry| entry.at_ms <= now_ms) {
+                if record.has_expire()
+                    && table
+                        .expires
+                        .get(&record.key)
+                        .is_some_and(|entry| entry.at_ms <= now_ms)
+                {
                     continue;
                 }
                 visit(record);
@@ -300,8 +322,11 @@ impl Keyspace {
                 buckets_left -= 1;
             } else {
                 cursor = table.records.scan_bucket(cursor, |record| {
-                    let expired =
-                        record.has_expire() && table.expires.get(&record.key).is_some_and(|entry| entry.at_ms <= now_ms);
+                    let expired = record.has_expire()
+                        && table
+                            .expires
+                            .get(&record.key)
+                            .is_some_and(|entry| entry.at_ms <= now_ms);
                     if !expired {
                         keys.push(record.key.clone());
                     }
@@ -382,7 +407,7 @@ impl Keyspace {
                 local += 1;
                 slots_visited += 1;
             }
-            if buckets_visited % 16 == 0 && Instant::now() >= deadline {
+            if buckets_visited.is_multiple_of(16) && Instant::now() >= deadline {
                 break;
             }
         }

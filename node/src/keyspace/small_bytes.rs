@@ -14,10 +14,7 @@ pub const INLINE_CAPACITY_BYTES: usize = 22;
 
 #[derive(Clone)]
 pub enum SmallBytes {
-    Inline {
-        len: u8,
-        data: [u8; INLINE_CAPACITY_BYTES],
-    },
+    Inline { len: u8, data: [u8; INLINE_CAPACITY_BYTES] },
     Heap(Box<[u8]>),
 }
 
@@ -126,6 +123,38 @@ impl From<Vec<u8>> for SmallBytes {
     }
 }
 
+/// Serialized as a byte string (MessagePack `bin`), not as a sequence of
+/// integers, so DUMP payloads stay compact.
+impl serde::Serialize for SmallBytes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.as_slice())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SmallBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SmallBytesVisitor;
+
+        impl serde::de::Visitor<'_> for SmallBytesVisitor {
+            type Value = SmallBytes;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a byte string")
+            }
+
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<SmallBytes, E> {
+                Ok(SmallBytes::from_slice(bytes))
+            }
+
+            fn visit_byte_buf<E: serde::de::Error>(self, bytes: Vec<u8>) -> Result<SmallBytes, E> {
+                Ok(SmallBytes::from_vec(bytes))
+            }
+        }
+
+        deserializer.deserialize_bytes(SmallBytesVisitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +176,16 @@ mod tests {
     fn equality_ignores_the_representation() {
         assert_eq!(SmallBytes::from_slice(b""), SmallBytes::new());
         assert_eq!(SmallBytes::from_vec(b"abc".to_vec()), SmallBytes::from_slice(b"abc"));
+    }
+
+    #[test]
+    fn serializes_as_a_messagepack_byte_string() {
+        for value in [SmallBytes::from_slice(b"short"), SmallBytes::from_vec(vec![b'x'; 300])] {
+            let encoded = rmp_serde::to_vec(&value).expect("serializes");
+            // 0xc4 is `bin 8`, 0xc5 is `bin 16`: a byte string, not an array of integers.
+            assert!(matches!(encoded[0], 0xc4 | 0xc5), "{:#x}", encoded[0]);
+            let decoded: SmallBytes = rmp_serde::from_slice(&encoded).expect("deserializes");
+            assert_eq!(decoded, value);
+        }
     }
 }

@@ -51,7 +51,10 @@ pub struct ShardCore {
 }
 
 pub fn unix_time_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl ShardCore {
@@ -73,7 +76,10 @@ impl ShardCore {
     /// Runs a batch of commands in order and returns their replies.
     pub fn execute_batch(&mut self, commands: Vec<ShardCommand>) -> Vec<Frame> {
         self.now_ms = unix_time_ms();
-        commands.into_iter().map(|command| self.execute(command.spec, &command.args)).collect()
+        commands
+            .into_iter()
+            .map(|command| self.execute(command.spec, &command.args))
+            .collect()
     }
 
     pub fn execute(&mut self, spec: &CommandSpec, args: &[Bytes]) -> Frame {
@@ -114,7 +120,8 @@ impl Actor for Shard {
                 return;
             }
             let now_ms = unix_time_ms();
-            core.keyspace.active_expire_cycle(now_ms, Instant::now() + EXPIRE_CYCLE_BUDGET);
+            core.keyspace
+                .active_expire_cycle(now_ms, Instant::now() + EXPIRE_CYCLE_BUDGET);
         });
     }
 }

@@ -88,7 +88,10 @@ impl ShardRouter {
         let boxed: ShardJob = Box::new(move |core| {
             let _ = result_tx.send(job(core));
         });
-        self.shards.addresses[shard].send(RunJob(boxed)).await.map_err(|_| shard_unavailable())?;
+        self.shards.addresses[shard]
+            .send(RunJob(boxed))
+            .await
+            .map_err(|_| shard_unavailable())?;
         result_rx.await.map_err(|_| shard_unavailable())
     }
 
@@ -109,7 +112,9 @@ impl ShardRouter {
         let mut ordered = shards.to_vec();
         ordered.sort_unstable();
         ordered.dedup();
-        let mut held = HeldShards { jobs: Vec::with_capacity(ordered.len()) };
+        let mut held = HeldShards {
+            jobs: Vec::with_capacity(ordered.len()),
+        };
         for shard in ordered {
             let (jobs_tx, jobs_rx) = mpsc::channel(1);
             let (acquired_tx, acquired_rx) = oneshot::channel();

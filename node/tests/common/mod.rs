@@ -50,7 +50,9 @@ impl TestServer {
 
     pub fn connection(&self) -> redis::Connection {
         let connection = self.client().get_connection().expect("connects");
-        connection.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        connection
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         connection
     }
 
