@@ -19,14 +19,14 @@ wait_for_ping() {
 # Starts redis-server (Debian package) without persistence; prints its pid.
 start_redis() {
   local port=$1
-  redis-server --port "$port" --save '' --appendonly no --daemonize no --logfile /dev/null &
+  redis-server --port "$port" --save '' --appendonly no --daemonize no --logfile /dev/null >/dev/null 2>&1 &
   echo $!
 }
 
 # Starts starling-server from the release build; prints its pid.
 start_starling() {
   local port=$1 shards=$2
-  "$STARLING_BIN" --port "$port" --shards "$shards" --loglevel warning &
+  "$STARLING_BIN" --port "$port" --shards "$shards" --loglevel warning >/dev/null 2>&1 &
   echo $!
 }
 

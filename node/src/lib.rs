@@ -4,6 +4,7 @@
 //! core runs a shard actor that owns a set of hash slots outright.
 //!
 //! # Layout
+//! - `allocator`: the global allocator (mimalloc) and its tuning.
 //! - `config`: flags, the redis.conf-style config file, CONFIG GET/SET parameters.
 //! - `server`: start-up, shard arbiters, the accept loop, `ServerContext`.
 //! - `connection`: one task per client: decode, run the pipeline, reply;
@@ -13,11 +14,7 @@
 //! - `keyspace`: per-slot tables (`dict`), records and values, expiry.
 //! - `commands`: the command table (`table`) and one file per command family.
 
-use mimalloc::MiMalloc;
-
-#[global_allocator]
-static GLOBAL_ALLOCATOR: MiMalloc = MiMalloc;
-
+pub mod allocator;
 pub mod commands;
 pub mod config;
 pub mod connection;
