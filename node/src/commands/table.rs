@@ -188,23 +188,30 @@ impl CommandSpec {
 
     /// Positions of the keys in `args` (args[0] is the command name).
     pub fn key_positions(&self, args: &[Bytes]) -> Vec<usize> {
+        self.key_positions_iter(args).collect()
+    }
+
+    /// The same positions without allocating for fixed key specs: the
+    /// routing of every request goes through here.
+    pub fn key_positions_iter(&self, args: &[Bytes]) -> KeyPositions {
         if let Some(finder) = self.key_finder {
-            return finder(args);
+            return KeyPositions::Found(finder(args).into_iter());
         }
+        let empty = KeyPositions::Found(Vec::new().into_iter());
         if self.keys.first <= 0 {
-            return Vec::new();
+            return empty;
         }
         let last = if self.keys.last < 0 {
             args.len() as i64 + self.keys.last as i64
         } else {
             self.keys.last as i64
         };
-        let step = self.keys.step.max(1) as usize;
         let last = last.min(args.len() as i64 - 1);
         if last < self.keys.first as i64 {
-            return Vec::new();
+            return empty;
         }
-        (self.keys.first as usize..=last as usize).step_by(step).collect()
+        let step = self.keys.step.max(1) as usize;
+        KeyPositions::Range((self.keys.first as usize..=last as usize).step_by(step))
     }
 
     /// The name as `COMMAND` and error texts show it.
@@ -220,8 +227,24 @@ impl CommandSpec {
     }
 }
 
+/// Iterator over a command's key positions.
+pub enum KeyPositions {
+    Range(std::iter::StepBy<std::ops::RangeInclusive<usize>>),
+    Found(std::vec::IntoIter<usize>),
+}
+
+impl Iterator for KeyPositions {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            KeyPositions::Range(range) => range.next(),
+            KeyPositions::Found(found) => found.next(),
+        }
+    }
+}
+
 pub struct CommandTable {
-    by_name: HashMap<&'static str, CommandSpec>,
+    by_name: HashMap<&'static str, CommandSpec, foldhash::fast::RandomState>,
 }
 
 /// Longest command name we look up; longer names are unknown commands.
@@ -229,7 +252,7 @@ const MAX_COMMAND_NAME_BYTES: usize = 32;
 
 impl CommandTable {
     pub fn new(specs: Vec<CommandSpec>) -> CommandTable {
-        let mut by_name = HashMap::with_capacity(specs.len());
+        let mut by_name = HashMap::with_capacity_and_hasher(specs.len(), foldhash::fast::RandomState::default());
         for spec in specs {
             assert!(spec.name.len() <= MAX_COMMAND_NAME_BYTES);
             assert_eq!(

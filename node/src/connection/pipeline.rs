@@ -78,6 +78,9 @@ fn place(positions: Vec<usize>, frames: Vec<Frame>, replies: &mut [Option<Frame>
 /// The shard that owns every key of the command, or None if they span shards.
 /// Keyless shard commands run on the connection's own shard 0 fallback.
 fn owning_shard(session: &Session, spec: &CommandSpec, args: &[Bytes]) -> Option<usize> {
+    if session.router.shard_count() == 1 {
+        return Some(0);
+    }
     let positions = spec.key_positions(args);
     let mut shards = positions
         .iter()

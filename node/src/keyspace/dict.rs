@@ -20,6 +20,13 @@ pub trait DictItem {
     fn key(&self) -> &[u8];
 }
 
+/// What `get_mut_or_remove` found.
+pub enum Lookup<'a, T> {
+    Found(&'a mut T),
+    Removed(T),
+    Missing,
+}
+
 struct Node<T> {
     next: Option<Box<Node<T>>>,
     item: T,
@@ -94,25 +101,62 @@ impl<T: DictItem> Dict<T> {
             return None;
         }
         let index = self.bucket_index(key);
-        let mut link = &mut self.buckets[index];
-        while let Some(node) = link {
-            if node.item.key() == key {
-                return Some(&mut node.item);
-            }
-            link = &mut node.next;
+        find_in_chain(&mut self.buckets[index], key)
+    }
+
+    /// Finds `key`; if `should_remove` holds for its item, unlinks and returns
+    /// it instead. One hash, one walk: the read path of every command.
+    pub fn get_mut_or_remove(&mut self, key: &[u8], should_remove: impl FnOnce(&T) -> bool) -> Lookup<'_, T> {
+        if self.len == 0 {
+            return Lookup::Missing;
         }
-        None
+        let index = self.bucket_index(key);
+        let mut link = &mut self.buckets[index];
+        loop {
+            match link {
+                None => return Lookup::Missing,
+                Some(node) if node.item.key() == key => break,
+                Some(node) => link = &mut node.next,
+            }
+        }
+        if should_remove(&link.as_ref().expect("matched above").item) {
+            let mut node = link.take().expect("matched above");
+            *link = node.next.take();
+            self.len -= 1;
+            return Lookup::Removed(node.item);
+        }
+        Lookup::Found(&mut link.as_mut().expect("matched above").item)
+    }
+
+    /// Asks the CPU to start loading the bucket `key` hashes to.
+    pub fn prefetch_bucket(&self, key: &[u8]) {
+        if self.buckets.is_empty() {
+            return;
+        }
+        prefetch(&self.buckets[self.bucket_index(key)]);
+    }
+
+    /// Asks the CPU to start loading the first node of `key`'s chain. Reads
+    /// the bucket, so call `prefetch_bucket` for a batch of keys first.
+    pub fn prefetch_chain_head(&self, key: &[u8]) {
+        if self.buckets.is_empty() {
+            return;
+        }
+        if let Some(node) = &self.buckets[self.bucket_index(key)] {
+            prefetch(&**node);
+        }
     }
 
     /// Inserts `item`, returning the item it replaced (same key), if any.
+    /// The key is hashed once and its chain walked once.
     pub fn insert(&mut self, item: T) -> Option<T> {
-        if let Some(existing) = self.get_mut(item.key()) {
-            return Some(std::mem::replace(existing, item));
-        }
         if self.len >= self.buckets.len() {
             self.resize((self.len + 1).next_power_of_two().max(MIN_BUCKETS));
         }
         let index = self.bucket_index(item.key());
+        if let Some(existing) = find_in_chain(&mut self.buckets[index], item.key()) {
+            return Some(std::mem::replace(existing, item));
+        }
         let next = self.buckets[index].take();
         self.buckets[index] = Some(Box::new(Node { next, item }));
         self.len += 1;
@@ -247,6 +291,29 @@ impl<T> Drop for Dict<T> {
             }
         }
     }
+}
+
+/// A hint to load `value`'s cache line; never faults, never changes results.
+pub fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it reads nothing and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(value as *const T as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
+fn find_in_chain<'a, T: DictItem>(link: &'a mut Link<T>, key: &[u8]) -> Option<&'a mut T> {
+    let mut cursor = link;
+    while let Some(node) = cursor {
+        if node.item.key() == key {
+            return Some(&mut node.item);
+        }
+        cursor = &mut node.next;
+    }
+    None
 }
 
 fn remove_from_chain<T: DictItem>(link: &mut Link<T>, key: &[u8]) -> Option<T> {

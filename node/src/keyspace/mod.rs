@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use starling_protocol::{key_slot, SLOT_COUNT};
 
-use dict::Dict;
+use dict::{Dict, Lookup};
 pub use record::{ExpireEntry, Record, Value, FLAG_HAS_EXPIRE, FLAG_RAW_STRING};
 pub use small_bytes::SmallBytes;
 
@@ -78,6 +78,11 @@ impl Keyspace {
         slot as usize % self.shard_count == self.shard_index
     }
 
+    fn local_index(&self, slot: u16) -> usize {
+        assert!(self.owns_slot(slot), "shard {} asked for slot {slot}", self.shard_index);
+        slot as usize / self.shard_count
+    }
+
     fn table(&self, slot: u16) -> &SlotTable {
         assert!(self.owns_slot(slot), "shard {} asked for slot {slot}", self.shard_index);
         &self.slots[slot as usize / self.shard_count]
@@ -121,26 +126,44 @@ impl Keyspace {
     /// Looks `key` up for reading or writing, expiring it first if it is due.
     /// Does not touch the hit/miss counters (see `lookup_read`).
     pub fn lookup_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Record> {
-        let slot = key_slot(key);
-        let has_expire = self.table(slot).records.get(key)?.has_expire();
-        if has_expire && self.expire_if_due(key, now_ms) {
-            return None;
-        }
-        let record = self.table_mut(slot).records.get_mut(key)?;
-        record.access_clock_secs = (now_ms / 1000) as u32;
-        Some(record)
+        self.lookup(key, now_ms, false)
     }
 
     /// A read lookup that counts a keyspace hit or miss.
     pub fn lookup_read(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Record> {
-        let found = self.lookup_mut(key, now_ms).is_some();
-        if found {
-            self.stats.hits += 1;
-            self.lookup_mut(key, now_ms)
-        } else {
-            self.stats.misses += 1;
-            None
+        self.lookup(key, now_ms, true)
+    }
+
+    /// The one-walk lookup behind `lookup_mut` and `lookup_read`: finds the
+    /// record, deletes it instead if its deadline has passed, refreshes its
+    /// access clock, and optionally counts the hit or miss.
+    fn lookup(&mut self, key: &[u8], now_ms: u64, count_hit: bool) -> Option<&mut Record> {
+        let index = self.local_index(key_slot(key));
+        let table = &mut self.slots[index];
+        let expires = &table.expires;
+        let is_due =
+            |record: &Record| record.has_expire() && expires.get(key).is_some_and(|entry| entry.at_ms <= now_ms);
+        let found = match table.records.get_mut_or_remove(key, is_due) {
+            Lookup::Found(record) => {
+                record.access_clock_secs = (now_ms / 1000) as u32;
+                Some(record)
+            }
+            Lookup::Removed(_) => {
+                table.expires.remove(key);
+                self.key_count -= 1;
+                self.volatile_key_count -= 1;
+                self.stats.expired_keys += 1;
+                None
+            }
+            Lookup::Missing => None,
+        };
+        if count_hit {
+            match found {
+                Some(_) => self.stats.hits += 1,
+                None => self.stats.misses += 1,
+            }
         }
+        found
     }
 
     /// A read lookup that counts a keyspace hit or miss but leaves the access
@@ -152,6 +175,26 @@ impl Keyspace {
         }
         self.stats.hits += 1;
         self.table(key_slot(key)).records.get(key)
+    }
+
+    /// Starts loading, for every key in `keys`, the memory a lookup will
+    /// touch: the slot table, then the bucket, then the first node. Each
+    /// stage runs over the whole batch before the next, so the cache misses
+    /// of a pipelined batch overlap instead of following one another.
+    pub fn prefetch<'a>(&self, keys: impl Iterator<Item = &'a [u8]> + Clone) {
+        let tables = || {
+            keys.clone()
+                .map(|key| (key, &self.slots[self.local_index(key_slot(key))]))
+        };
+        for (_, table) in tables() {
+            dict::prefetch(table);
+        }
+        for (key, table) in tables() {
+            table.records.prefetch_bucket(key);
+        }
+        for (key, table) in tables() {
+            table.records.prefetch_chain_head(key);
+        }
     }
 
     /// True if `key` exists (after lazy expiry), without touching its clock.
@@ -167,24 +210,17 @@ impl Keyspace {
     /// kept only if `keep_ttl` is set, as SET KEEPTTL does.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, now_ms: u64) -> Option<Record> {
         let slot = key_slot(key);
-        let mut record = Record::new(SmallBytes::from_slice(key), value, (now_ms / 1000) as u32);
+        let record = Record::new(SmallBytes::from_slice(key), value, (now_ms / 1000) as u32);
         let table = self.table_mut(slot);
-        let replaced = match table.records.get_mut(key) {
-            Some(existing) => {
-                if keep_ttl {
-                    record.flags |= existing.flags & FLAG_HAS_EXPIRE;
-                }
-                Some(std::mem::replace(existing, record))
-            }
-            None => {
-                table.records.insert(record);
-                None
-            }
-        };
+        let replaced = table.records.insert(record);
         match &replaced {
             None => self.key_count += 1,
-            Some(old) if old.has_expire() && !keep_ttl => {
-                self.table_mut(slot).expires.remove(key);
+            Some(old) if old.has_expire() && keep_ttl => {
+                let record = table.records.get_mut(key).expect("just inserted");
+                record.flags |= FLAG_HAS_EXPIRE;
+            }
+            Some(old) if old.has_expire() => {
+                table.expires.remove(key);
                 self.volatile_key_count -= 1;
             }
             Some(_) => {}

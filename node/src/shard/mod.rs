@@ -76,6 +76,13 @@ impl ShardCore {
     /// Runs a batch of commands in order and returns their replies.
     pub fn execute_batch(&mut self, commands: Vec<ShardCommand>) -> Vec<Frame> {
         self.now_ms = unix_time_ms();
+        if commands.len() > 1 {
+            let first_keys = commands.iter().filter_map(|command| {
+                let position = command.spec.key_positions_iter(&command.args).next()?;
+                Some(&command.args[position][..])
+            });
+            self.keyspace.prefetch(first_keys);
+        }
         commands
             .into_iter()
             .map(|command| self.execute(command.spec, &command.args))
