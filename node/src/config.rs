@@ -87,6 +87,37 @@ pub struct RuntimeConfig {
     pub client_output_buffer_limit: usize,
     pub timeout_secs: u64,
     pub hz: u32,
+    pub encoding: EncodingThresholds,
+}
+
+/// When a collection switches from its compact encoding (listpack, intset)
+/// to its indexed one, as Redis's `*-max-listpack-*` parameters say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodingThresholds {
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    /// Positive: entries per listpack; -1..-5: 4, 8, 16, 32 or 64 KiB per listpack.
+    pub list_max_listpack_size: i64,
+    pub set_max_intset_entries: usize,
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+}
+
+impl Default for EncodingThresholds {
+    fn default() -> Self {
+        EncodingThresholds {
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+        }
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -98,6 +129,7 @@ impl Default for RuntimeConfig {
             client_output_buffer_limit: 0,
             timeout_secs: 0,
             hz: 10,
+            encoding: EncodingThresholds::default(),
         }
     }
 }
@@ -178,6 +210,20 @@ impl RuntimeConfig {
                 let hz: u32 = parse_number(name, value)?;
                 self.hz = hz.clamp(1, 500);
             }
+            "hash-max-listpack-entries" => self.encoding.hash_max_listpack_entries = parse_number(name, value)?,
+            "hash-max-listpack-value" => self.encoding.hash_max_listpack_value = parse_number(name, value)?,
+            "list-max-listpack-size" => {
+                let size: i64 = parse_number(name, value)?;
+                if size == 0 || size < -5 {
+                    bail!("list-max-listpack-size must be positive or -1..-5");
+                }
+                self.encoding.list_max_listpack_size = size;
+            }
+            "set-max-intset-entries" => self.encoding.set_max_intset_entries = parse_number(name, value)?,
+            "set-max-listpack-entries" => self.encoding.set_max_listpack_entries = parse_number(name, value)?,
+            "set-max-listpack-value" => self.encoding.set_max_listpack_value = parse_number(name, value)?,
+            "zset-max-listpack-entries" => self.encoding.zset_max_listpack_entries = parse_number(name, value)?,
+            "zset-max-listpack-value" => self.encoding.zset_max_listpack_value = parse_number(name, value)?,
             _ => return Ok(false),
         }
         Ok(true)

@@ -973,6 +973,10 @@ fn string_encoding(bytes: &[u8], flags: u32) -> &'static str {
 fn encoding_name(record: &Record) -> &'static str {
     match &record.value {
         Value::String(bytes) => string_encoding(bytes, record.flags),
+        Value::List(list) => list.encoding_name(),
+        Value::Hash(hash) => hash.encoding_name(),
+        Value::Set(set) => set.encoding_name(),
+        Value::SortedSet(sorted_set) => sorted_set.encoding_name(),
     }
 }
 
@@ -982,6 +986,7 @@ fn reference_count(record: &Record) -> i64 {
             Some(integer) if (0..SHARED_INTEGERS).contains(&integer) => SHARED_REFCOUNT,
             _ => 1,
         },
+        Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::SortedSet(_) => 1,
     }
 }
 

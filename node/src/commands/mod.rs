@@ -6,12 +6,20 @@
 //! `Frame` or a `CommandError` whose text is Redis's.
 
 pub mod args;
+pub mod bitmap;
 pub mod client;
 pub mod connection;
 pub mod error;
+pub mod hash;
+pub mod hyperloglog;
 pub mod keys;
+pub mod list;
 pub mod multikey;
 pub mod server;
+pub mod set;
+pub mod sort;
+pub mod sorted_set;
+pub mod staged;
 pub mod string;
 pub mod table;
 
@@ -24,5 +32,12 @@ pub fn all_commands() -> Vec<CommandSpec> {
     specs.extend(string::commands());
     specs.extend(keys::commands());
     specs.extend(server::commands());
+    specs.extend(hash::commands());
+    specs.extend(list::commands());
+    specs.extend(set::commands());
+    specs.extend(sorted_set::commands());
+    specs.extend(bitmap::commands());
+    specs.extend(hyperloglog::commands());
+    specs.extend(sort::commands());
     specs
 }

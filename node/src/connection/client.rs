@@ -32,6 +32,10 @@ pub struct ClientHandle {
     pub output_buffer_bytes: AtomicUsize,
     /// Woken by CLIENT KILL; the connection then closes.
     pub kill: Notify,
+    /// Raised when the peer closes its side while a command is still running
+    /// (a blocking pop, DEBUG SLEEP): such commands stop waiting.
+    disconnected: AtomicBool,
+    disconnected_notify: Notify,
     /// CLIENT NO-EVICT: exempt from client eviction (`e` in CLIENT LIST).
     pub no_evict: AtomicBool,
     /// CLIENT NO-TOUCH: reads leave keys' access clocks alone (`T` in CLIENT LIST).
@@ -60,6 +64,31 @@ impl ClientHandle {
 
     /// Asks the connection to close (CLIENT KILL). `notify_one` stores a
     /// permit, so a connection busy running commands closes at its next read.
+    /// Records that the peer has gone and wakes whoever waits for it.
+    pub fn mark_disconnected(&self) {
+        self.disconnected.store(true, Ordering::Release);
+        self.disconnected_notify.notify_waiters();
+    }
+
+    pub fn is_disconnected(&self) -> bool {
+        self.disconnected.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the peer has closed the connection.
+    pub async fn disconnected(&self) {
+        loop {
+            let notified = self.disconnected_notify.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Register before checking the flag, so a wake-up between the
+            // check and the await cannot be missed.
+            notified.as_mut().enable();
+            if self.is_disconnected() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     pub fn request_kill(&self) {
         self.kill.notify_one();
     }
@@ -138,6 +167,8 @@ impl ClientRegistry {
             query_buffer_bytes: AtomicUsize::new(0),
             output_buffer_bytes: AtomicUsize::new(0),
             kill: Notify::new(),
+            disconnected: AtomicBool::new(false),
+            disconnected_notify: Notify::new(),
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
         });

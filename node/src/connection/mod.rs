@@ -104,7 +104,12 @@ async fn run_connection(stream: &mut TcpStream, session: &mut Session) -> std::i
                 break;
             }
             let more_buffered = requests.len() == MAX_BATCH_REQUESTS;
-            pipeline::execute(session, requests, &mut output).await;
+            let client = session.client.clone();
+            let execution = pipeline::execute(session, requests, &mut output);
+            let read_limit = config.client_query_buffer_limit;
+            if execute_while_reading(execution, stream, &mut read_buffer, &client, read_limit).await {
+                return Ok(());
+            }
             if let Some(error) = &protocol_error {
                 tracing::debug!(client_id = session.client.id, %error, "protocol error");
                 pipeline::append_error(&mut output, &error.to_string());
@@ -135,6 +140,37 @@ async fn run_connection(stream: &mut TcpStream, session: &mut Session) -> std::i
             }
             if !more_buffered {
                 break;
+            }
+        }
+    }
+}
+
+/// Runs one batch to completion while still watching the socket, so that a
+/// client that disconnects during a long command (a blocking pop, DEBUG
+/// SLEEP) is noticed: its handle is marked disconnected, which such commands
+/// watch. Requests that arrive meanwhile stay in `read_buffer` for the next
+/// batch. Returns true if the peer has closed the connection.
+///
+/// The batch is polled first, so a batch that completes without waiting, the
+/// common case, costs no extra read.
+async fn execute_while_reading(
+    execution: impl std::future::Future<Output = ()>,
+    stream: &mut TcpStream,
+    read_buffer: &mut BytesMut,
+    client: &client::ClientHandle,
+    read_limit_bytes: usize,
+) -> bool {
+    let mut execution = std::pin::pin!(execution);
+    let mut peer_closed = false;
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut execution => return peer_closed,
+            read = stream.read_buf(read_buffer), if !peer_closed && read_buffer.len() < read_limit_bytes => {
+                if matches!(read, Ok(0) | Err(_)) {
+                    peer_closed = true;
+                    client.mark_disconnected();
+                }
             }
         }
     }

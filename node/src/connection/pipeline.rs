@@ -6,7 +6,8 @@
 //!   queued commands go out as one message per shard when the batch ends or a
 //!   barrier is reached;
 //! - a shard command whose keys span shards: a barrier; the queued commands
-//!   run first, then the command's cross-shard implementation;
+//!   run first, then the command's cross-shard handler, or `staged::run_staged`
+//!   for commands without one;
 //! - a session command (PING, CLIENT, HELLO...): runs at once; it touches no
 //!   keys, so it needs no barrier;
 //! - an async command (DBSIZE, FLUSHALL, KEYS, INFO...): a barrier.
@@ -20,6 +21,7 @@ use bytes::{Bytes, BytesMut};
 use starling_protocol::{encode, Frame, ProtocolVersion};
 
 use super::session::Session;
+use crate::commands::staged;
 use crate::commands::table::{CommandSpec, Handler, COMMAND_TABLE};
 use crate::shard::ShardCommand;
 
@@ -115,10 +117,11 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
                 Some(shard) => pending.push(shard, position, ShardCommand { spec, args }),
                 None => {
                     pending.flush(session, &mut replies).await;
-                    let cross_shard = spec
-                        .cross_shard
-                        .expect("multi-key shard commands declare a cross-shard handler");
-                    replies[position] = Some(cross_shard(session, args).await.unwrap_or_else(Frame::from));
+                    let result = match spec.cross_shard {
+                        Some(cross_shard) => cross_shard(session, args).await,
+                        None => staged::run_staged(session, spec, args).await,
+                    };
+                    replies[position] = Some(result.unwrap_or_else(Frame::from));
                 }
             },
             Handler::Session(handler) => {

@@ -42,6 +42,12 @@ pub const DUMP_FORMAT_VERSION: u16 = 1;
 /// Tag of `Value::String`: the body is one MessagePack `bin`. Tags follow
 /// Redis's RDB object type numbers where a type has one (string = 0).
 const TAG_STRING: u8 = 0;
+/// Tags of the collection types, after Redis's RDB numbers (list 1, set 2,
+/// sorted set 5 for "zset2", hash 4). Each body is the type's own serde form.
+const TAG_LIST: u8 = 1;
+const TAG_SET: u8 = 2;
+const TAG_HASH: u8 = 4;
+const TAG_SORTED_SET: u8 = 5;
 
 const VERSION_BYTES: usize = 2;
 const CHECKSUM_BYTES: usize = 8;
@@ -63,6 +69,10 @@ pub fn serialize(value: &Value) -> Vec<u8> {
     let mut payload = Vec::with_capacity(MIN_PAYLOAD_BYTES + value.heap_size_bytes() + 24);
     match value {
         Value::String(bytes) => write_body(&mut payload, TAG_STRING, bytes),
+        Value::List(list) => write_body(&mut payload, TAG_LIST, &**list),
+        Value::Set(set) => write_body(&mut payload, TAG_SET, &**set),
+        Value::Hash(hash) => write_body(&mut payload, TAG_HASH, &**hash),
+        Value::SortedSet(sorted_set) => write_body(&mut payload, TAG_SORTED_SET, &**sorted_set),
     }
     payload.extend_from_slice(&DUMP_FORMAT_VERSION.to_le_bytes());
     let checksum = CHECKSUM.checksum(&payload);
@@ -89,6 +99,10 @@ pub fn deserialize(payload: &[u8]) -> Result<Value, DumpError> {
     let (&tag, body) = content.split_first().ok_or(DumpError::BadDataFormat)?;
     match tag {
         TAG_STRING => Ok(Value::String(read_body::<SmallBytes>(body)?)),
+        TAG_LIST => Ok(Value::List(Box::new(read_body(body)?))),
+        TAG_SET => Ok(Value::Set(Box::new(read_body(body)?))),
+        TAG_HASH => Ok(Value::Hash(Box::new(read_body(body)?))),
+        TAG_SORTED_SET => Ok(Value::SortedSet(Box::new(read_body(body)?))),
         _ => Err(DumpError::BadDataFormat),
     }
 }

@@ -12,8 +12,12 @@
 
 pub mod dict;
 pub mod dump;
+pub mod hash;
+pub mod list;
 pub mod record;
+pub mod set;
 pub mod small_bytes;
+pub mod sorted_set;
 
 use std::time::Instant;
 

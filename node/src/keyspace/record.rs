@@ -1,13 +1,21 @@
 //! What one key holds: `Record` (key, value, access clock, flags) and `Value`.
 
 use super::dict::DictItem;
+use super::hash::HashValue;
+use super::list::ListValue;
+use super::set::SetValue;
 use super::small_bytes::SmallBytes;
+use super::sorted_set::SortedSetValue;
 
 /// A key's value. Each data-type family adds its variant here; keep the enum
 /// at 24 bytes so that a record stays at 56 bytes (64 with its chain link).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     String(SmallBytes),
+    List(Box<ListValue>),
+    Hash(Box<HashValue>),
+    Set(Box<SetValue>),
+    SortedSet(Box<SortedSetValue>),
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() == 24);
@@ -17,6 +25,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::SortedSet(_) => "zset",
         }
     }
 
@@ -24,6 +36,10 @@ impl Value {
     pub fn heap_size_bytes(&self) -> usize {
         match self {
             Value::String(bytes) => bytes.heap_size_bytes(),
+            Value::List(list) => std::mem::size_of::<ListValue>() + list.heap_size_bytes(),
+            Value::Hash(hash) => std::mem::size_of::<HashValue>() + hash.heap_size_bytes(),
+            Value::Set(set) => std::mem::size_of::<SetValue>() + set.heap_size_bytes(),
+            Value::SortedSet(sorted_set) => std::mem::size_of::<SortedSetValue>() + sorted_set.heap_size_bytes(),
         }
     }
 }

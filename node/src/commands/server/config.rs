@@ -135,6 +135,49 @@ const PARAMETERS: &[Parameter] = &[
         value: |_, config| format!("normal {} 0 0", config.client_output_buffer_limit),
     },
     Parameter {
+        name: "hash-max-listpack-entries",
+        kind: ParameterKind::Integer { min: 0, max: i64::MAX },
+        value: |_, config| config.encoding.hash_max_listpack_entries.to_string(),
+    },
+    Parameter {
+        name: "hash-max-listpack-value",
+        kind: ParameterKind::Integer { min: 0, max: i64::MAX },
+        value: |_, config| config.encoding.hash_max_listpack_value.to_string(),
+    },
+    Parameter {
+        name: "list-max-listpack-size",
+        kind: ParameterKind::Integer {
+            min: -5,
+            max: i32::MAX as i64,
+        },
+        value: |_, config| config.encoding.list_max_listpack_size.to_string(),
+    },
+    Parameter {
+        name: "set-max-intset-entries",
+        kind: ParameterKind::Integer { min: 0, max: i64::MAX },
+        value: |_, config| config.encoding.set_max_intset_entries.to_string(),
+    },
+    Parameter {
+        name: "set-max-listpack-entries",
+        kind: ParameterKind::Integer { min: 0, max: i64::MAX },
+        value: |_, config| config.encoding.set_max_listpack_entries.to_string(),
+    },
+    Parameter {
+        name: "set-max-listpack-value",
+        kind: ParameterKind::Integer { min: 0, max: i64::MAX },
+        value: |_, config| config.encoding.set_max_listpack_value.to_string(),
+    },
+    Parameter {
+        name: "zset-max-listpack-entries",
+        kind: ParameterKind::Integer { min: 0, max: i64::MAX },
+        value: |_, config| config.encoding.zset_max_listpack_entries.to_string(),
+    },
+    Parameter {
+        name: "zset-max-listpack-value",
+        kind: ParameterKind::Integer { min: 0, max: i64::MAX },
+        value: |_, config| config.encoding.zset_max_listpack_value.to_string(),
+    },
+    Parameter {
         name: "port",
         kind: ParameterKind::Immutable,
         value: |server, _| server.tcp_port.to_string(),
@@ -511,6 +554,14 @@ mod tests {
                 "proto-max-bulk-len" => config.proto_max_bulk_len.to_string(),
                 "client-query-buffer-limit" => config.client_query_buffer_limit.to_string(),
                 "client-output-buffer-limit" => format!("normal {} 0 0", config.client_output_buffer_limit),
+                "hash-max-listpack-entries" => config.encoding.hash_max_listpack_entries.to_string(),
+                "hash-max-listpack-value" => config.encoding.hash_max_listpack_value.to_string(),
+                "list-max-listpack-size" => config.encoding.list_max_listpack_size.to_string(),
+                "set-max-intset-entries" => config.encoding.set_max_intset_entries.to_string(),
+                "set-max-listpack-entries" => config.encoding.set_max_listpack_entries.to_string(),
+                "set-max-listpack-value" => config.encoding.set_max_listpack_value.to_string(),
+                "zset-max-listpack-entries" => config.encoding.zset_max_listpack_entries.to_string(),
+                "zset-max-listpack-value" => config.encoding.zset_max_listpack_value.to_string(),
                 other => panic!("untested parameter {other}"),
             };
             assert_eq!(

@@ -1,0 +1,7 @@
+//! Placeholder: the list family is being written.
+
+use super::table::CommandSpec;
+
+pub fn commands() -> Vec<CommandSpec> {
+    Vec::new()
+}

@@ -1,0 +1,7 @@
+//! Placeholder: the set family is being written.
+
+use super::table::CommandSpec;
+
+pub fn commands() -> Vec<CommandSpec> {
+    Vec::new()
+}
