@@ -1,0 +1,20 @@
+//! # Starling cluster logic
+//!
+//! Who owns which hash slot, decided without a coordinator. This crate knows
+//! nothing of keys or the network: it turns what nodes claim into one slot
+//! map, the way Redis Cluster does with config epochs.
+//!
+//! # Layout
+//! - `node_id`: `NodeId`, the 40-hex identity a node keeps across restarts.
+//! - `slots`: `SlotSet` (a 16384-bit set) and `SlotRange`, with the compact
+//!   text form nodes publish (ranges, or a bitmap when fragmented).
+//! - `slot_map`: `SlotClaim` and `SlotMap::derive`, the highest-epoch-wins rule,
+//!   and config-epoch collision handling.
+
+pub mod node_id;
+pub mod slot_map;
+pub mod slots;
+
+pub use node_id::NodeId;
+pub use slot_map::{resolve_epoch_collision, SlotClaim, SlotMap, SlotOwner};
+pub use slots::{SlotRange, SlotSet, SLOT_COUNT};
