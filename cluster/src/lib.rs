@@ -10,11 +10,18 @@
 //!   text form nodes publish (ranges, or a bitmap when fragmented).
 //! - `slot_map`: `SlotClaim` and `SlotMap::derive`, the highest-epoch-wins rule,
 //!   and config-epoch collision handling.
+//! - `membership`: chitchat gossip: what each node publishes, failure
+//!   detection, and the refresh loop that derives a new view on change.
+//! - `view`: `ClusterView`, the immutable snapshot of nodes, health and slot map.
 
+pub mod membership;
 pub mod node_id;
 pub mod slot_map;
 pub mod slots;
+pub mod view;
 
+pub use membership::{Membership, MembershipConfig, MembershipError};
 pub use node_id::NodeId;
 pub use slot_map::{resolve_epoch_collision, SlotClaim, SlotMap, SlotOwner};
 pub use slots::{SlotRange, SlotSet, SLOT_COUNT};
+pub use view::{ClusterView, Endpoint, Health, NodeView, Role};
