@@ -6,9 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use chitchat::transport::ChannelTransport;
-use starling_cluster::{
-    ClusterView, Endpoint, Health, Membership, MembershipConfig, NodeId, Role, SlotRange, SlotSet,
-};
+use starling_cluster::{ClusterView, Endpoint, Health, Membership, MembershipConfig, NodeId, Role, SlotRange, SlotSet};
 use tokio::time::Instant;
 
 const NODE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,18 +39,24 @@ fn config(index: u16, node_id: NodeId, config_epoch: u64, slots: (u16, u16)) -> 
 }
 
 /// Waits (in virtual time) until `condition` holds for the view, for at most `limit`.
-async fn wait_for_view(membership: &Membership, limit: Duration, condition: impl Fn(&ClusterView) -> bool) -> Duration {
+async fn wait_for_view(
+    membership: &Membership,
+    limit: Duration,
+    condition: impl Fn(&ClusterView) -> bool,
+) -> Result<Duration, String> {
     let started = Instant::now();
     let mut views = membership.subscribe();
     loop {
         if condition(&views.borrow_and_update()) {
-            return started.elapsed();
+            return Ok(started.elapsed());
         }
-        let remaining = limit.checked_sub(started.elapsed()).expect("condition not reached in time");
-        tokio::time::timeout(remaining, views.changed())
-            .await
-            .expect("condition not reached in time")
-            .expect("membership stopped");
+        let not_reached = || format!("condition not reached within {limit:?}");
+        let remaining = limit.checked_sub(started.elapsed()).ok_or_else(not_reached)?;
+        match tokio::time::timeout(remaining, views.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err("membership stopped".into()),
+            Err(_) => return Err(not_reached()),
+        }
     }
 }
 
@@ -69,10 +73,17 @@ async fn three_nodes_converge_and_a_stopped_node_is_declared_failed() {
         members.push(membership);
     }
     for membership in &members {
-        wait_for_view(membership, Duration::from_secs(10), |view| view.nodes.len() == 3 && view.is_ok()).await;
+        wait_for_view(membership, Duration::from_secs(10), |view| {
+            view.nodes.len() == 3 && view.is_ok()
+        })
+        .await
+        .unwrap();
     }
     let views: Vec<_> = members.iter().map(|membership| membership.view()).collect();
-    assert!(views.iter().all(|view| view.slot_map == views[0].slot_map), "views disagree");
+    assert!(
+        views.iter().all(|view| view.slot_map == views[0].slot_map),
+        "views disagree"
+    );
     assert_eq!(views[0].slot_map.owner(6000).unwrap().node, ids[1]);
     assert_eq!(views[0].current_epoch(), 3);
 
@@ -82,9 +93,128 @@ async fn three_nodes_converge_and_a_stopped_node_is_declared_failed() {
         let detected_after = wait_for_view(membership, NODE_TIMEOUT, |view| {
             view.node(&ids[2]).is_some_and(|node| node.health == Health::Failed) && !view.is_ok()
         })
-        .await;
-        assert!(detected_after < NODE_TIMEOUT, "failure detected after {detected_after:?}");
+        .await
+        .unwrap();
+        assert!(
+            detected_after < NODE_TIMEOUT,
+            "failure detected after {detected_after:?}"
+        );
         let view = membership.view();
         assert_eq!(view.slots_ok(), 10923);
+    }
+}
+
+/// A small seeded generator, so the partition schedule replays from its seed.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut mixed = self.0;
+        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        mixed ^ (mixed >> 31)
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+/// Five nodes, links cut and restored on a seeded schedule while nodes make
+/// conflicting claims; once every link is back, all nodes converge on the
+/// slot map the epoch rule gives for the final claims.
+async fn partitions_heal_into_one_slot_map(seed: u64) -> Result<(), String> {
+    const NODES: u16 = 5;
+    let mut random = SplitMix64(seed);
+    let transport = ChannelTransport::with_mtu(65_507);
+    let ids: Vec<NodeId> = (0..NODES).map(|_| NodeId::random()).collect();
+    let share = 16384 / NODES;
+    let mut claims: Vec<(u64, SlotSet)> = Vec::new();
+    let mut members = Vec::new();
+    for index in 0..NODES {
+        let end = if index == NODES - 1 {
+            16383
+        } else {
+            (index + 1) * share - 1
+        };
+        let epoch = index as u64 + 1;
+        let mut node_config = config(index + 10, ids[index as usize], epoch, (index * share, end));
+        node_config.seeds = vec![gossip_address(10).to_string()];
+        claims.push((epoch, node_config.claimed_slots.clone()));
+        members.push(Membership::start(node_config, &transport).await.expect("starts"));
+    }
+    let mut current_epoch = NODES as u64;
+    for _round in 0..10 {
+        // Cut a few random links (both directions), let gossip run, then
+        // maybe have one node steal a random range with a fresh epoch.
+        let mut cut = Vec::new();
+        for _ in 0..3 {
+            let (from, to) = (random.below(NODES as u64) as u16, random.below(NODES as u64) as u16);
+            if from != to {
+                transport
+                    .remove_link(gossip_address(from + 10), gossip_address(to + 10))
+                    .await;
+                transport
+                    .remove_link(gossip_address(to + 10), gossip_address(from + 10))
+                    .await;
+                cut.push((from, to));
+            }
+        }
+        if random.below(2) == 0 {
+            let thief = random.below(NODES as u64) as usize;
+            let start = random.below(16000) as u16;
+            let end = start + random.below(300) as u16;
+            current_epoch += 1;
+            let (_, slots) = &mut claims[thief];
+            for slot in start..=end {
+                slots.insert(slot);
+            }
+            members[thief].publish_claims(current_epoch, current_epoch, slots).await;
+            claims[thief].0 = current_epoch;
+        }
+        tokio::time::sleep(Duration::from_millis(random.below(2000))).await;
+        for (from, to) in cut {
+            transport
+                .add_link(gossip_address(from + 10), gossip_address(to + 10))
+                .await;
+            transport
+                .add_link(gossip_address(to + 10), gossip_address(from + 10))
+                .await;
+        }
+    }
+    let expected_claims: Vec<starling_cluster::SlotClaim> = ids
+        .iter()
+        .zip(&claims)
+        .map(|(id, (epoch, slots))| starling_cluster::SlotClaim {
+            node: *id,
+            config_epoch: *epoch,
+            slots: slots.clone(),
+        })
+        .collect();
+    let expected = starling_cluster::SlotMap::derive(&expected_claims);
+    for membership in &members {
+        wait_for_view(membership, Duration::from_secs(60), |view| {
+            view.nodes.len() == NODES as usize && view.slot_map == expected
+        })
+        .await?;
+    }
+    for membership in members {
+        membership.shutdown().await;
+    }
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn partitioned_clusters_converge_on_one_slot_map() {
+    // Set STARLING_SIMULATION_SEED to replay one schedule.
+    let seeds: Vec<u64> = match std::env::var("STARLING_SIMULATION_SEED") {
+        Ok(seed) => vec![seed.parse().expect("a u64 seed")],
+        Err(_) => vec![1, 0xdead_beef],
+    };
+    for seed in seeds {
+        if let Err(failure) = partitions_heal_into_one_slot_map(seed).await {
+            panic!("simulation seed {seed}: {failure}");
+        }
     }
 }
