@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //! - `node_id`: `NodeId`, the 40-hex identity a node keeps across restarts.
+//! - `claims`: `LocalClaims`, what this node itself claims (slots, config and
+//!   current epoch), with Redis's rules for changing it and for reacting to peers.
 //! - `slots`: `SlotSet` (a 16384-bit set) and `SlotRange`, with the compact
 //!   text form nodes publish (ranges, or a bitmap when fragmented).
 //! - `slot_map`: `SlotClaim` and `SlotMap::derive`, the highest-epoch-wins rule,
@@ -13,15 +15,21 @@
 //! - `membership`: chitchat gossip: what each node publishes, failure
 //!   detection, and the refresh loop that derives a new view on change.
 //! - `view`: `ClusterView`, the immutable snapshot of nodes, health and slot map.
+//! - `transport`: `UdpGossipTransport`, chitchat's UDP transport bound before
+//!   gossip starts (so port 0 works) and counting messages.
 
+pub mod claims;
 pub mod membership;
 pub mod node_id;
 pub mod slot_map;
 pub mod slots;
+pub mod transport;
 pub mod view;
 
+pub use claims::{ClaimError, LocalClaims, Observed, SlotChange};
 pub use membership::{Membership, MembershipConfig, MembershipError};
 pub use node_id::NodeId;
 pub use slot_map::{resolve_epoch_collision, SlotClaim, SlotMap, SlotOwner};
-pub use slots::{SlotRange, SlotSet, SLOT_COUNT};
+pub use slots::{parse_range, SlotRange, SlotSet, SLOT_COUNT};
+pub use transport::{GossipCounters, UdpGossipTransport};
 pub use view::{ClusterView, Endpoint, Health, NodeView, Role};

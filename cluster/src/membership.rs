@@ -19,21 +19,36 @@
 //! The chitchat node id is our `NodeId`; the generation is set per process
 //! start, and only the newest generation of each node id counts.
 //!
-//! Failure detection is chitchat's phi-accrual detector. Heartbeats travel
-//! with gossip every `gossip_interval` (= `node_timeout / 25`), and with the
-//! default phi threshold of 8 a silent node is declared dead after about
-//! 8 · ln 10 ≈ 18 intervals, i.e. about three quarters of `node_timeout`.
+//! FORGET: chitchat keeps every node it has heard of (a dead one for
+//! `DEAD_NODE_GRACE_PERIOD`) and gossips about it, so a node cannot be
+//! deleted from the gossip state. Instead a forgotten node is hidden from
+//! this node's views: every generation of it known when it was forgotten
+//! stays hidden, while a later generation (the node restarted) shows again,
+//! as does the node once it is met again (CLUSTER MEET on its address).
+//!
+//! Failure detection is chitchat's phi-accrual detector, with a floor. A
+//! node's heartbeat counter rises with every gossip message it handles, so
+//! the mean interval between heartbeats shrinks as the cluster grows and the
+//! detector's verdict (phi > 8, i.e. silent for 8 mean intervals) comes in
+//! about a second on a three-node loopback cluster: too eager for a node
+//! that merely paused. A node is therefore flagged `Failed` only when the
+//! detector says it is dead *and* its heartbeat has not moved for half of
+//! `node_timeout` (`FAILURE_SILENCE_SHARE`). With the default 5 s timeout a
+//! stopped node is flagged after 2.5 s plus one refresh round; a node just
+//! discovered counts as online until it has been silent that long (the
+//! detector needs two heartbeats before it can call anyone alive).
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chitchat::transport::Transport;
 use chitchat::{
-    spawn_chitchat, Chitchat, ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig, NodeState,
+    spawn_chitchat, Chitchat, ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig, Heartbeat, NodeState,
 };
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::node_id::NodeId;
 use crate::slots::SlotSet;
@@ -81,9 +96,26 @@ impl MembershipConfig {
 #[error("gossip: {0}")]
 pub struct MembershipError(String);
 
+/// How much of `node_timeout` a node must stay silent, on top of the phi
+/// detector's verdict, before it is flagged failed.
+const FAILURE_SILENCE_SHARE: u32 = 2;
+
+/// What deriving views remembers from one round to the next.
+struct ViewDerivation {
+    myself: NodeId,
+    /// Nodes this node has forgotten: node id → the newest generation hidden.
+    forgotten: HashMap<NodeId, u64>,
+    /// When each node's heartbeat last moved, as seen here.
+    last_heard: HashMap<ChitchatId, (Heartbeat, Instant)>,
+    silence_before_failure: Duration,
+}
+
 pub struct Membership {
+    myself: NodeId,
     handle: ChitchatHandle,
+    view_tx: Arc<watch::Sender<Arc<ClusterView>>>,
     view_rx: watch::Receiver<Arc<ClusterView>>,
+    derivation: Arc<Mutex<ViewDerivation>>,
     refresh_task: tokio::task::JoinHandle<()>,
 }
 
@@ -113,12 +145,28 @@ impl Membership {
             .await
             .map_err(|error| MembershipError(error.to_string()))?;
         let chitchat = handle.chitchat();
-        let first_view = Arc::new(derive_view(myself, &*chitchat.lock().await));
+        let mut derivation = ViewDerivation {
+            myself,
+            forgotten: HashMap::new(),
+            last_heard: HashMap::new(),
+            silence_before_failure: config.node_timeout / FAILURE_SILENCE_SHARE,
+        };
+        let first_view = Arc::new(derivation.derive(&*chitchat.lock().await));
+        let derivation = Arc::new(Mutex::new(derivation));
         let (view_tx, view_rx) = watch::channel(first_view);
-        let refresh_task = tokio::spawn(refresh_views(myself, chitchat, view_tx, gossip_interval));
+        let view_tx = Arc::new(view_tx);
+        let refresh_task = tokio::spawn(refresh_views(
+            chitchat,
+            view_tx.clone(),
+            derivation.clone(),
+            gossip_interval,
+        ));
         Ok(Membership {
+            myself,
             handle,
+            view_tx,
             view_rx,
+            derivation,
             refresh_task,
         })
     }
@@ -133,22 +181,104 @@ impl Membership {
         self.view_rx.clone()
     }
 
-    /// Publishes this node's slot claims and epochs.
-    pub async fn publish_claims(&self, config_epoch: u64, current_epoch: u64, claimed_slots: &SlotSet) {
+    /// Publishes this node's slot claims and epochs, and returns the view
+    /// that includes them (derived at once, not at the next gossip round).
+    pub async fn publish_claims(
+        &self,
+        config_epoch: u64,
+        current_epoch: u64,
+        claimed_slots: &SlotSet,
+    ) -> Arc<ClusterView> {
+        {
+            let chitchat = self.handle.chitchat();
+            let mut chitchat = chitchat.lock().await;
+            let state = chitchat.self_node_state();
+            state.set(KEY_CONFIG_EPOCH, config_epoch);
+            state.set(KEY_CURRENT_EPOCH, current_epoch);
+            state.set(KEY_SLOTS, claimed_slots.encode());
+        }
+        self.refresh().await
+    }
+
+    /// Derives the view from the gossip state now, publishes it if it
+    /// changed, and returns it.
+    pub async fn refresh(&self) -> Arc<ClusterView> {
         let chitchat = self.handle.chitchat();
-        let mut chitchat = chitchat.lock().await;
-        let state = chitchat.self_node_state();
-        state.set(KEY_CONFIG_EPOCH, config_epoch);
-        state.set(KEY_CURRENT_EPOCH, current_epoch);
-        state.set(KEY_SLOTS, claimed_slots.encode());
+        let chitchat = chitchat.lock().await;
+        publish_view(&chitchat, &self.view_tx, &self.derivation);
+        self.view_rx.borrow().clone()
     }
 
     /// Gossips once with `address` (CLUSTER MEET): if a node listens there,
-    /// each side learns of the other and of everyone the other knows.
-    pub fn meet(&self, address: SocketAddr) -> Result<(), MembershipError> {
+    /// each side learns of the other and of everyone the other knows. A
+    /// forgotten node gossiping from that address is remembered again.
+    pub async fn meet(&self, address: SocketAddr) -> Result<(), MembershipError> {
+        {
+            let chitchat = self.handle.chitchat();
+            let chitchat = chitchat.lock().await;
+            let met: Vec<NodeId> = chitchat
+                .node_states()
+                .keys()
+                .filter(|chitchat_id| chitchat_id.gossip_advertise_addr == address)
+                .filter_map(|chitchat_id| chitchat_id.node_id.parse().ok())
+                .collect();
+            let mut derivation = self.derivation.lock().expect("view derivation lock poisoned");
+            for node in met {
+                derivation.forgotten.remove(&node);
+            }
+        }
         self.handle
             .gossip(address)
             .map_err(|error| MembershipError(error.to_string()))
+    }
+
+    /// CLUSTER FORGET: hides `node` (every generation of it known now) from
+    /// this node's views. Returns false if gossip knows no such node.
+    pub async fn forget(&self, node: NodeId) -> bool {
+        assert_ne!(node, self.myself, "a node cannot forget itself");
+        let known = {
+            let chitchat = self.handle.chitchat();
+            let chitchat = chitchat.lock().await;
+            let newest_generation = chitchat
+                .node_states()
+                .keys()
+                .filter(|chitchat_id| chitchat_id.node_id.parse::<NodeId>() == Ok(node))
+                .map(|chitchat_id| chitchat_id.generation_id)
+                .max();
+            if let Some(generation) = newest_generation {
+                self.derivation
+                    .lock()
+                    .expect("view derivation lock poisoned")
+                    .forgotten
+                    .insert(node, generation);
+            }
+            newest_generation.is_some()
+        };
+        self.refresh().await;
+        known
+    }
+
+    /// CLUSTER RESET: forgets every node but this one.
+    pub async fn forget_all_others(&self) {
+        let others: Vec<NodeId> = self
+            .view()
+            .nodes
+            .iter()
+            .map(|node| node.id)
+            .filter(|id| *id != self.myself)
+            .collect();
+        for node in others {
+            self.forget(node).await;
+        }
+    }
+
+    /// Whether `node` was forgotten (CLUSTER FORGET of it again succeeds).
+    pub fn is_forgotten(&self, node: &NodeId) -> bool {
+        self.derivation
+            .lock()
+            .expect("view derivation lock poisoned")
+            .forgotten
+            .contains_key(node)
     }
 
     pub async fn shutdown(self) {
@@ -176,24 +306,31 @@ fn initial_keys(config: &MembershipConfig) -> Vec<(String, String)> {
 
 /// Recomputes the view on every gossip round and publishes it when it changed.
 async fn refresh_views(
-    myself: NodeId,
     chitchat: Arc<tokio::sync::Mutex<Chitchat>>,
-    view_tx: watch::Sender<Arc<ClusterView>>,
+    view_tx: Arc<watch::Sender<Arc<ClusterView>>>,
+    derivation: Arc<Mutex<ViewDerivation>>,
     gossip_interval: Duration,
 ) {
     let mut ticker = tokio::time::interval(gossip_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let view = derive_view(myself, &*chitchat.lock().await);
-        view_tx.send_if_modified(|current| {
-            if **current == view {
-                return false;
-            }
-            *current = Arc::new(view);
-            true
-        });
+        publish_view(&*chitchat.lock().await, &view_tx, &derivation);
     }
+}
+
+fn publish_view(chitchat: &Chitchat, view_tx: &watch::Sender<Arc<ClusterView>>, derivation: &Mutex<ViewDerivation>) {
+    let view = derivation
+        .lock()
+        .expect("view derivation lock poisoned")
+        .derive(chitchat);
+    view_tx.send_if_modified(|current| {
+        if **current == view {
+            return false;
+        }
+        *current = Arc::new(view);
+        true
+    });
 }
 
 /// Parses one node's published keys; None while some are still missing.
@@ -220,32 +357,56 @@ fn node_view(id: NodeId, state: &NodeState, health: Health) -> Option<NodeView> 
     })
 }
 
-/// The view from the gossip state: the newest generation of every node id,
-/// online if the failure detector says it is alive (this node always is).
-pub fn derive_view(myself: NodeId, chitchat: &Chitchat) -> ClusterView {
-    let live: HashSet<&ChitchatId> = chitchat.live_nodes().collect();
-    let mut newest: HashMap<NodeId, (&ChitchatId, &NodeState)> = HashMap::new();
-    for (chitchat_id, state) in chitchat.node_states() {
-        let Ok(id) = chitchat_id.node_id.parse::<NodeId>() else {
-            continue;
-        };
-        match newest.get(&id) {
-            Some((known, _)) if known.generation_id >= chitchat_id.generation_id => {}
-            _ => {
-                newest.insert(id, (chitchat_id, state));
+impl ViewDerivation {
+    /// The view from the gossip state: the newest generation of every node
+    /// id not forgotten, failed if the failure detector says it is dead and
+    /// it has been silent for `silence_before_failure` (this node is always
+    /// online).
+    fn derive(&mut self, chitchat: &Chitchat) -> ClusterView {
+        let now = Instant::now();
+        self.last_heard
+            .retain(|chitchat_id, _| chitchat.node_state(chitchat_id).is_some());
+        for (chitchat_id, state) in chitchat.node_states() {
+            let heartbeat = state.heartbeat();
+            match self.last_heard.get_mut(chitchat_id) {
+                Some((last_heartbeat, _)) if *last_heartbeat == heartbeat => {}
+                Some(entry) => *entry = (heartbeat, now),
+                None => {
+                    self.last_heard.insert(chitchat_id.clone(), (heartbeat, now));
+                }
             }
         }
-    }
-    let nodes = newest
-        .into_iter()
-        .filter_map(|(id, (chitchat_id, state))| {
-            let health = if id == myself || live.contains(chitchat_id) {
-                Health::Online
-            } else {
-                Health::Failed
+        let live: HashSet<&ChitchatId> = chitchat.live_nodes().collect();
+        // The newest generation of each node id whose keys have all arrived:
+        // a node that just restarted is shown as its previous generation
+        // until its new keys are in, rather than not at all.
+        let mut newest: HashMap<NodeId, (u64, NodeView)> = HashMap::new();
+        for (chitchat_id, state) in chitchat.node_states() {
+            let Ok(id) = chitchat_id.node_id.parse::<NodeId>() else {
+                continue;
             };
-            node_view(id, state, health)
-        })
-        .collect();
-    ClusterView::new(myself, nodes)
+            let generation = chitchat_id.generation_id;
+            if self
+                .forgotten
+                .get(&id)
+                .is_some_and(|&hidden_generation| generation <= hidden_generation)
+            {
+                continue;
+            }
+            if newest.get(&id).is_some_and(|(known, _)| *known >= generation) {
+                continue;
+            }
+            let silent_long_enough = self
+                .last_heard
+                .get(chitchat_id)
+                .is_some_and(|(_, heard_at)| now.duration_since(*heard_at) >= self.silence_before_failure);
+            let failed = id != self.myself && !live.contains(chitchat_id) && silent_long_enough;
+            let health = if failed { Health::Failed } else { Health::Online };
+            if let Some(node) = node_view(id, state, health) {
+                newest.insert(id, (generation, node));
+            }
+        }
+        let nodes = newest.into_values().map(|(_, node)| node).collect();
+        ClusterView::new(self.myself, nodes)
+    }
 }

@@ -218,3 +218,50 @@ async fn partitioned_clusters_converge_on_one_slot_map() {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_forgotten_node_stays_hidden_until_it_is_met_again() {
+    let transport = ChannelTransport::with_mtu(65_507);
+    let ids = [NodeId::random(), NodeId::random(), NodeId::random()];
+    let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
+    let mut members = Vec::new();
+    for (index, (id, range)) in ids.iter().zip(ranges).enumerate() {
+        let mut node_config = config(index as u16 + 30, *id, index as u64 + 1, range);
+        node_config.seeds = vec![gossip_address(30).to_string()];
+        members.push(Membership::start(node_config, &transport).await.expect("starts"));
+    }
+    wait_for_view(&members[0], Duration::from_secs(10), |view| {
+        view.nodes.len() == 3 && view.is_ok()
+    })
+    .await
+    .unwrap();
+
+    assert!(
+        !members[0].forget(NodeId::random()).await,
+        "unknown nodes are not forgotten"
+    );
+    assert!(members[0].forget(ids[2]).await);
+    assert!(members[0].is_forgotten(&ids[2]));
+    let view = members[0].view();
+    assert!(view.node(&ids[2]).is_none());
+    assert_eq!(
+        view.slot_map.assigned_count(),
+        10923,
+        "the forgotten node's slots are unassigned"
+    );
+    // Gossip goes on; the others still know the node, yet it stays hidden here.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(members[0].view().node(&ids[2]).is_none());
+    assert!(members[1].view().node(&ids[2]).is_some());
+
+    members[0].meet(gossip_address(32)).await.unwrap();
+    wait_for_view(&members[0], Duration::from_secs(5), |view| {
+        view.node(&ids[2]).is_some() && view.is_ok()
+    })
+    .await
+    .unwrap();
+    assert!(!members[0].is_forgotten(&ids[2]));
+    for membership in members {
+        membership.shutdown().await;
+    }
+}

@@ -6,6 +6,7 @@
 //! the leading `--` (`port 7000`, `shards 2`). Command-line flags override the
 //! file, as with `redis-server FILE --port 7000`.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -52,6 +53,30 @@ pub struct Flags {
     /// Log level: debug, verbose, notice, warning (Redis names) or a tracing filter.
     #[arg(long)]
     pub loglevel: Option<String>,
+    /// Data directory: keeps the cluster node state (node id, epochs, claimed slots).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Run as a Redis Cluster node: yes or no.
+    #[arg(long = "cluster-enabled")]
+    pub cluster_enabled: Option<String>,
+    /// Gossip (UDP) port; default: client port + 10000 (any free port when --port is 0).
+    #[arg(long = "cluster-port")]
+    pub cluster_port: Option<u16>,
+    /// Gossip addresses (host:port, comma separated) to join at start-up.
+    #[arg(long = "cluster-seeds")]
+    pub cluster_seeds: Option<String>,
+    /// IP address other nodes and clients should use to reach this node.
+    #[arg(long = "cluster-announce-ip")]
+    pub cluster_announce_ip: Option<String>,
+    /// Hostname announced to other nodes and clients.
+    #[arg(long = "cluster-announce-hostname")]
+    pub cluster_announce_hostname: Option<String>,
+    /// What MOVED and CLUSTER SLOTS name a node by: ip or hostname.
+    #[arg(long = "cluster-preferred-endpoint-type")]
+    pub cluster_preferred_endpoint_type: Option<String>,
+    /// Milliseconds of silence after which a node is flagged as failed (default 5000).
+    #[arg(long = "cluster-node-timeout")]
+    pub cluster_node_timeout: Option<String>,
     /// Print the listening port on stdout once ready (used by tests with --port 0).
     #[arg(long = "print-port", hide = true)]
     pub print_port: bool,
@@ -73,7 +98,70 @@ pub struct StartupConfig {
     pub loglevel: String,
     pub print_port: bool,
     pub config_file: Option<PathBuf>,
+    /// Where the cluster node state lives (`--dir`, default: the working directory).
+    pub dir: PathBuf,
+    pub cluster: ClusterConfig,
     pub runtime: RuntimeConfig,
+}
+
+/// Cluster-mode settings, all fixed at start-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    pub enabled: bool,
+    /// The gossip (UDP) port; None or 0: the client port + 10000, or any
+    /// free port when the client port is itself picked by the system.
+    pub port_opt: Option<u16>,
+    /// Gossip addresses to join at start-up (`host:port`; hostnames resolve).
+    pub seeds: Vec<String>,
+    pub announce_ip_opt: Option<IpAddr>,
+    pub announce_hostname_opt: Option<String>,
+    pub preferred_endpoint_type: EndpointType,
+    /// `cluster-node-timeout`. Redis's default is 15000 ms; ours is 5000 so
+    /// that a node that stops is flagged `fail` within 5 seconds.
+    pub node_timeout_ms: u64,
+}
+
+/// The smallest `cluster-node-timeout` accepted: below it gossip would
+/// flood the network.
+pub const CLUSTER_NODE_TIMEOUT_MIN_MS: u64 = 100;
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            enabled: false,
+            port_opt: None,
+            seeds: Vec::new(),
+            announce_ip_opt: None,
+            announce_hostname_opt: None,
+            preferred_endpoint_type: EndpointType::Ip,
+            node_timeout_ms: 5000,
+        }
+    }
+}
+
+/// `cluster-preferred-endpoint-type`: how redirects and CLUSTER SLOTS name nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointType {
+    Ip,
+    Hostname,
+}
+
+impl EndpointType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointType::Ip => "ip",
+            EndpointType::Hostname => "hostname",
+        }
+    }
+}
+
+/// Redis's yes/no booleans.
+fn parse_yes_no(name: &str, value: &str) -> anyhow::Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => bail!("'{name}' must be yes or no"),
+    }
 }
 
 /// Parameters that CONFIG SET may change while the server runs. Readers load
@@ -242,6 +330,8 @@ impl StartupConfig {
             loglevel: "notice".to_string(),
             print_port: false,
             config_file: None,
+            dir: PathBuf::from("."),
+            cluster: ClusterConfig::default(),
             runtime: RuntimeConfig::default(),
         }
     }
@@ -269,6 +359,59 @@ impl StartupConfig {
                 }
             }
             "loglevel" => self.loglevel = value.to_string(),
+            "dir" => {
+                if value.is_empty() {
+                    bail!("dir must not be empty");
+                }
+                self.dir = PathBuf::from(value);
+            }
+            "cluster-enabled" => self.cluster.enabled = parse_yes_no(name, value)?,
+            "cluster-port" => {
+                let port: u16 = parse_number(name, value)?;
+                self.cluster.port_opt = (port != 0).then_some(port);
+            }
+            "cluster-seeds" => {
+                self.cluster.seeds = value
+                    .split([',', ' '])
+                    .filter(|seed| !seed.is_empty())
+                    .map(str::to_string)
+                    .collect();
+            }
+            "cluster-announce-ip" => {
+                self.cluster.announce_ip_opt = if value.is_empty() {
+                    None
+                } else {
+                    Some(
+                        value
+                            .parse()
+                            .ok()
+                            .with_context(|| format!("cluster-announce-ip must be an IP address: {value}"))?,
+                    )
+                };
+            }
+            "cluster-announce-hostname" => {
+                if !value
+                    .chars()
+                    .all(|char| char.is_ascii_alphanumeric() || char == '-' || char == '.')
+                {
+                    bail!("cluster-announce-hostname may contain only letters, digits, '-' and '.'");
+                }
+                self.cluster.announce_hostname_opt = (!value.is_empty()).then(|| value.to_string());
+            }
+            "cluster-preferred-endpoint-type" => {
+                self.cluster.preferred_endpoint_type = match value.to_ascii_lowercase().as_str() {
+                    "ip" => EndpointType::Ip,
+                    "hostname" => EndpointType::Hostname,
+                    _ => bail!("cluster-preferred-endpoint-type must be ip or hostname"),
+                }
+            }
+            "cluster-node-timeout" => {
+                let timeout_ms: u64 = parse_number(name, value)?;
+                if timeout_ms < CLUSTER_NODE_TIMEOUT_MIN_MS {
+                    bail!("cluster-node-timeout must be at least {CLUSTER_NODE_TIMEOUT_MIN_MS} ms");
+                }
+                self.cluster.node_timeout_ms = timeout_ms;
+            }
             _ => bail!("unknown configuration parameter '{name}'"),
         }
         Ok(())
@@ -289,7 +432,7 @@ impl StartupConfig {
             }
             config.config_file = Some(path.clone());
         }
-        let given: [(&str, Option<String>); 8] = [
+        let given: [(&str, Option<String>); 16] = [
             ("port", flags.port.map(|port| port.to_string())),
             ("bind", flags.bind.map(|addresses| addresses.join(" "))),
             ("shards", flags.shards.map(|shards| shards.to_string())),
@@ -298,6 +441,14 @@ impl StartupConfig {
             ("client-query-buffer-limit", flags.client_query_buffer_limit),
             ("client-output-buffer-limit", flags.client_output_buffer_limit),
             ("log-format", flags.log_format),
+            ("dir", flags.dir.map(|dir| dir.display().to_string())),
+            ("cluster-enabled", flags.cluster_enabled),
+            ("cluster-port", flags.cluster_port.map(|port| port.to_string())),
+            ("cluster-seeds", flags.cluster_seeds),
+            ("cluster-announce-ip", flags.cluster_announce_ip),
+            ("cluster-announce-hostname", flags.cluster_announce_hostname),
+            ("cluster-preferred-endpoint-type", flags.cluster_preferred_endpoint_type),
+            ("cluster-node-timeout", flags.cluster_node_timeout),
         ];
         for (name, value) in given {
             if let Some(value) = value {
@@ -362,6 +513,48 @@ mod tests {
         assert_eq!(config.runtime.proto_max_bulk_len, 2 * 1024 * 1024);
         assert_eq!(config.runtime.maxclients, 50);
         std::fs::remove_dir_all(directory).unwrap();
+    }
+
+    #[test]
+    fn cluster_settings() {
+        let mut config = StartupConfig::defaults();
+        assert!(!config.cluster.enabled);
+        assert_eq!(config.cluster.node_timeout_ms, 5000);
+        config.apply("cluster-enabled", "yes").unwrap();
+        config.apply("cluster-port", "17000").unwrap();
+        config
+            .apply("cluster-seeds", "10.0.0.1:17000,node-2.starling:17000")
+            .unwrap();
+        config.apply("cluster-announce-ip", "10.0.0.9").unwrap();
+        config.apply("cluster-announce-hostname", "node-9.starling").unwrap();
+        config.apply("cluster-preferred-endpoint-type", "hostname").unwrap();
+        config.apply("cluster-node-timeout", "2000").unwrap();
+        config.apply("dir", "/var/lib/starling").unwrap();
+        assert_eq!(
+            config.cluster,
+            ClusterConfig {
+                enabled: true,
+                port_opt: Some(17000),
+                seeds: vec!["10.0.0.1:17000".into(), "node-2.starling:17000".into()],
+                announce_ip_opt: Some("10.0.0.9".parse().unwrap()),
+                announce_hostname_opt: Some("node-9.starling".into()),
+                preferred_endpoint_type: EndpointType::Hostname,
+                node_timeout_ms: 2000,
+            }
+        );
+        assert_eq!(config.dir, PathBuf::from("/var/lib/starling"));
+        config.apply("cluster-port", "0").unwrap();
+        assert_eq!(config.cluster.port_opt, None);
+        for (name, bad) in [
+            ("cluster-enabled", "maybe"),
+            ("cluster-announce-ip", "node-9"),
+            ("cluster-announce-hostname", "bad host"),
+            ("cluster-preferred-endpoint-type", "dns"),
+            ("cluster-node-timeout", "10"),
+            ("dir", ""),
+        ] {
+            assert!(config.apply(name, bad).is_err(), "{name} {bad}");
+        }
     }
 
     #[test]

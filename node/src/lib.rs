@@ -6,6 +6,8 @@
 //! # Layout
 //! - `allocator`: the global allocator (mimalloc) and its tuning.
 //! - `config`: flags, the redis.conf-style config file, CONFIG GET/SET parameters.
+//! - `cluster`: cluster mode: the manager that owns this node's gossip
+//!   membership and slot claims, the routing snapshot, the state file.
 //! - `server`: start-up, shard arbiters, the accept loop, `ServerContext`.
 //! - `connection`: one task per client: decode, run the pipeline, reply;
 //!   `client` is the registry CLIENT LIST reads; `session` is per-connection state.
@@ -15,6 +17,7 @@
 //! - `commands`: the command table (`table`) and one file per command family.
 
 pub mod allocator;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod connection;

@@ -1,9 +1,10 @@
 //! Start-up and the accept loop.
 //!
-//! Threads: the actix System's main thread runs the accept loop (and, later,
-//! the admin server and gossip). Each of the `--shards N` Arbiters runs one
-//! `Shard` actor; accepted connections are handed to the Arbiters round-robin
-//! and live on that thread for their whole life.
+//! Threads: the actix System's main thread runs the accept loop and, in
+//! cluster mode, gossip and the cluster manager (and, later, the admin
+//! server). Each of the `--shards N` Arbiters runs one `Shard` actor;
+//! accepted connections are handed to the Arbiters round-robin and live on
+//! that thread for their whole life.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::cluster::{self, ClusterHandle};
 use crate::config::{SharedConfig, StartupConfig};
 use crate::connection::{self, client::ClientRegistry};
 use crate::shard::{router::install_local_shard, Shard, ShardCore, ShardRouter, ShardSet};
@@ -110,9 +112,11 @@ pub struct ServerContext {
     pub started_unix_secs: u64,
     pub run_id: String,
     pub tcp_port: u16,
-    /// Whether this node runs Redis Cluster. HELLO, INFO, CONFIG GET, SELECT
-    /// and READONLY read it here and nowhere else.
+    /// Whether this node runs Redis Cluster (`cluster` is then set). HELLO,
+    /// INFO, CONFIG GET, SELECT and READONLY read it here and nowhere else.
     pub cluster_enabled: bool,
+    /// Cluster mode: the routing snapshot and the way to the cluster manager.
+    pub cluster: Option<Arc<ClusterHandle>>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -220,6 +224,12 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
     let listeners = bind_listeners(&config).await?;
     let tcp_port = listeners[0].local_addr()?.port();
     let shared_config: SharedConfig = Arc::new(ArcSwap::from_pointee(config.runtime.clone()));
+    let (cluster_handle_opt, cluster_task_opt) = if config.cluster.enabled {
+        let (handle, task) = cluster::start(&config, tcp_port).await?;
+        (Some(handle), Some(task))
+    } else {
+        (None, None)
+    };
     let (arbiters, shards) = start_shards(config.shards, &shared_config);
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
     let context = Arc::new(ServerContext {
@@ -235,7 +245,8 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
             .unwrap_or(0),
         run_id: format!("{:040x}", rand::random::<u128>()),
         tcp_port,
-        cluster_enabled: false,
+        cluster_enabled: cluster_handle_opt.is_some(),
+        cluster: cluster_handle_opt,
         shutdown_tx,
     });
     tracing::info!(port = tcp_port, shards = config.shards, "ready to accept connections");
@@ -245,6 +256,9 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
     on_ready(&context);
 
     actix_rt::spawn(sample_metrics(context.clone()));
+    if let Some(cluster_task) = cluster_task_opt {
+        actix_rt::spawn(cluster_task.run());
+    }
     let next_arbiter = Arc::new(AtomicUsize::new(0));
     for listener in listeners {
         actix_rt::spawn(accept_loop(

@@ -7,6 +7,7 @@
 //! | `Null`       | `_\r\n`                   | `$-1\r\n`                     |
 //! | `NullArray`  | `_\r\n`                   | `*-1\r\n`                     |
 //! | `Map`        | `%<pairs>` + pairs        | `*<2 * pairs>` + flat pairs   |
+//! | `Pairs`      | `*<pairs>` + `*2` pairs   | `*<2 * pairs>` + flat pairs   |
 //! | `Set`        | `~<count>`                | `*<count>`                    |
 //! | `Push`       | `><count>`                | `*<count>`                    |
 //! | `Double`     | `,<text>\r\n`             | bulk string of the same text  |
@@ -42,6 +43,7 @@ pub fn encode(frame: &Frame, version: ProtocolVersion, out: &mut BytesMut) {
         Frame::Set(elements) => put_aggregate(out, if is_resp3 { b'~' } else { b'*' }, elements, version),
         Frame::Push(elements) => put_aggregate(out, if is_resp3 { b'>' } else { b'*' }, elements, version),
         Frame::Map(pairs) => put_map(out, pairs, version),
+        Frame::Pairs(pairs) => put_pairs(out, pairs, version),
         Frame::Double(value) => {
             let text = double_text(*value);
             if is_resp3 {
@@ -86,6 +88,20 @@ fn put_map(out: &mut BytesMut, pairs: &[(Frame, Frame)], version: ProtocolVersio
     for (key, value) in pairs {
         encode(key, version, out);
         encode(value, version, out);
+    }
+}
+
+fn put_pairs(out: &mut BytesMut, pairs: &[(Frame, Frame)], version: ProtocolVersion) {
+    match version {
+        ProtocolVersion::Resp3 => put_length_line(out, b'*', pairs.len()),
+        ProtocolVersion::Resp2 => put_length_line(out, b'*', pairs.len().saturating_mul(2)),
+    }
+    for (first, second) in pairs {
+        if version == ProtocolVersion::Resp3 {
+            out.put_slice(b"*2\r\n");
+        }
+        encode(first, version, out);
+        encode(second, version, out);
     }
 }
 
@@ -295,6 +311,17 @@ mod tests {
             b"$11\r\nSome string\r\n",
             b"=15\r\ntxt:Some string\r\n",
         );
+    }
+
+    #[test]
+    fn pairs_nest_in_resp3_and_flatten_in_resp2() {
+        let frame = Frame::Pairs(vec![(Frame::bulk("a"), Frame::Double(1.5))]);
+        assert_encodes(
+            frame,
+            b"*2\r\n$1\r\na\r\n$3\r\n1.5\r\n",
+            b"*1\r\n*2\r\n$1\r\na\r\n,1.5\r\n",
+        );
+        assert_encodes(Frame::Pairs(Vec::new()), b"*0\r\n", b"*0\r\n");
     }
 
     #[test]

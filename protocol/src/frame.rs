@@ -24,6 +24,10 @@ pub enum Frame {
     Array(Vec<Frame>),
     /// RESP3 `%<pairs>\r\n`; RESP2 a flat array of `2 * pairs` elements.
     Map(Vec<(Frame, Frame)>),
+    /// RESP3 an array of two-element arrays (`*<pairs>` then `*2` per pair); RESP2 a flat
+    /// array of `2 * pairs` elements. Redis replies so to HRANDFIELD WITHVALUES, ZRANGE
+    /// WITHSCORES and friends (`addReplyArrayLen(c, 2)` only when `resp > 2`).
+    Pairs(Vec<(Frame, Frame)>),
     /// RESP3 `~<count>\r\n`; RESP2 an array.
     Set(Vec<Frame>),
     /// RESP3 `,<text>\r\n`; RESP2 a bulk string. The text is [`crate::format_double`].

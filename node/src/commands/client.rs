@@ -15,7 +15,7 @@ use super::args::{is_keyword, parse_i64, text};
 use super::error::{CommandError, CommandResult};
 use super::server::help_reply;
 use super::table::{CommandSpec, Flags, Handler};
-use crate::connection::client::ClientHandle;
+use crate::connection::client::{ClientHandle, UnblockMode};
 use crate::connection::session::Session;
 
 pub fn commands() -> Vec<CommandSpec> {
@@ -59,6 +59,14 @@ pub fn commands() -> Vec<CommandSpec> {
                 .flags(admin_flags)
                 .acl(admin_acl)
                 .doc("connection", "2.4.0", "Terminates open connections."),
+            CommandSpec::new("client|unblock", -3, Handler::Session(client_unblock))
+                .flags(admin_flags)
+                .acl(admin_acl)
+                .doc(
+                    "connection",
+                    "5.0.0",
+                    "Unblocks a client blocked by a blocking command from a different connection.",
+                ),
             CommandSpec::new("client|no-evict", 3, Handler::Session(client_no_evict))
                 .flags(admin_flags)
                 .acl(admin_acl)
@@ -368,6 +376,35 @@ fn client_kill(session: &mut Session, args: &[Bytes]) -> CommandResult {
     Ok(Frame::ok())
 }
 
+/// `CLIENT UNBLOCK client-id [TIMEOUT | ERROR]`
+///
+/// Replies 1 if the client was blocked (BLPOP and friends) and is now told
+/// to stop waiting: as on timeout, or with an UNBLOCKED error; 0 otherwise.
+fn client_unblock(session: &mut Session, args: &[Bytes]) -> CommandResult {
+    if args.len() > 4 {
+        return Err(CommandError::other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            text(&args[1])
+        )));
+    }
+    let mode = match args.get(3) {
+        None => UnblockMode::Timeout,
+        Some(reason) if is_keyword(reason, "TIMEOUT") => UnblockMode::Timeout,
+        Some(reason) if is_keyword(reason, "ERROR") => UnblockMode::Error,
+        Some(_) => {
+            return Err(CommandError::other(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let id = parse_i64(&args[2]).ok_or(CommandError::NotInteger)?;
+    let unblocked = u64::try_from(id)
+        .ok()
+        .and_then(|id| session.server.clients.get(id))
+        .is_some_and(|client| client.request_unblock(mode));
+    Ok(Frame::integer(unblocked as i64))
+}
+
 /// Parses the `ON | OFF` argument of NO-EVICT and NO-TOUCH.
 fn parse_on_off(arg: &Bytes) -> Result<bool, CommandError> {
     if is_keyword(arg, "ON") {
@@ -435,6 +472,8 @@ fn client_help(_session: &mut Session, _args: &[Bytes]) -> CommandResult {
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",
             "    * LIB-VER: the client lib version.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
             "NO-TOUCH (ON|OFF)",

@@ -584,7 +584,10 @@ async fn rename_across_shards(router: &ShardRouter, args: Vec<Bytes>, only_if_ab
     let (mut record, expire_at_ms) = taken.expect("the source shard is held and had the key");
     record.key = SmallBytes::from_slice(&destination);
     held.run(destination_shard, move |core| {
-        core.keyspace.insert_record(record, expire_at_ms)
+        let key = record.key.clone();
+        core.keyspace.insert_record(record, expire_at_ms);
+        // Serve clients blocked on the new name (BLPOP...).
+        core.signal_keys_written([&key[..]]);
     })
     .await?;
     Ok(renamed_reply(only_if_absent))
@@ -685,7 +688,10 @@ async fn copy_across_shards(router: &ShardRouter, args: Vec<Bytes>) -> CommandRe
         return Ok(Frame::integer(0));
     };
     held.run(destination_shard, move |core| {
-        write_copy_destination(core, &destination, copied, replace)
+        let reply = write_copy_destination(core, &destination, copied, replace);
+        // Serve clients blocked on the destination (BLPOP...).
+        core.signal_keys_written([&destination[..]]);
+        reply
     })
     .await
 }
@@ -799,7 +805,7 @@ fn decode_scan_cursor(cursor: u64) -> (u16, u64) {
 /// largest cursor), decimal digits, no overflow, nothing after them. The
 /// argument is a C string to Redis, so it ends at the first NUL byte; an empty
 /// cursor is 0.
-fn parse_scan_cursor(bytes: &[u8]) -> Option<u64> {
+pub(crate) fn parse_scan_cursor(bytes: &[u8]) -> Option<u64> {
     let text = bytes.split(|&byte| byte == 0).next().unwrap_or_default();
     let (negative, digits) = match text.first() {
         Some(b'-') => (true, &text[1..]),

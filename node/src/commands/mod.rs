@@ -8,6 +8,7 @@
 pub mod args;
 pub mod bitmap;
 pub mod client;
+pub mod cluster;
 pub mod connection;
 pub mod error;
 pub mod hash;
@@ -39,5 +40,6 @@ pub fn all_commands() -> Vec<CommandSpec> {
     specs.extend(bitmap::commands());
     specs.extend(hyperloglog::commands());
     specs.extend(sort::commands());
+    specs.extend(cluster::commands());
     specs
 }

@@ -97,6 +97,7 @@ pub async fn run_staged(session: &mut Session, spec: &'static CommandSpec, args:
     run_on_groups(&held, &groups, |_| {
         let changes = changes_by_group.next().expect("one change list per group");
         move |core: &mut ShardCore| {
+            let mut written = Vec::with_capacity(changes.len());
             for (key, after) in changes {
                 match after {
                     Some((record, expire_at_ms)) => core.keyspace.insert_record(record, expire_at_ms),
@@ -104,7 +105,11 @@ pub async fn run_staged(session: &mut Session, spec: &'static CommandSpec, args:
                         core.keyspace.remove(&key);
                     }
                 }
+                written.push(key);
             }
+            // Clients blocked on a written key (BLPOP on LMOVE's destination)
+            // are served now, as after a single-shard write.
+            core.signal_keys_written(written.iter().map(|key| &key[..]));
         }
     })
     .await?;

@@ -14,7 +14,7 @@
 //! live on several shards (see `multikey`).
 
 mod lcs;
-mod long_double;
+pub(crate) mod long_double;
 
 use bytes::Bytes;
 use futures::future::LocalBoxFuture;

@@ -36,10 +36,30 @@ pub struct ClientHandle {
     /// (a blocking pop, DEBUG SLEEP): such commands stop waiting.
     disconnected: AtomicBool,
     disconnected_notify: Notify,
+    /// Set while the client waits in a blocking command (`b` in CLIENT
+    /// LIST, INFO `blocked_clients`, CLIENT UNBLOCK).
+    blocked: AtomicBool,
+    /// The CLIENT UNBLOCK request for the current wait (`UNBLOCK_*`).
+    unblock_request: AtomicU8,
+    unblock_notify: Notify,
     /// CLIENT NO-EVICT: exempt from client eviction (`e` in CLIENT LIST).
     pub no_evict: AtomicBool,
     /// CLIENT NO-TOUCH: reads leave keys' access clocks alone (`T` in CLIENT LIST).
     pub no_touch: AtomicBool,
+}
+
+/// No CLIENT UNBLOCK request is pending.
+const UNBLOCK_NONE: u8 = 0;
+const UNBLOCK_TIMEOUT: u8 = 1;
+const UNBLOCK_ERROR: u8 = 2;
+
+/// How CLIENT UNBLOCK ends a blocking command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnblockMode {
+    /// The command replies as if its timeout had expired.
+    Timeout,
+    /// The command replies `-UNBLOCKED client unblocked via CLIENT UNBLOCK`.
+    Error,
 }
 
 impl ClientHandle {
@@ -89,6 +109,53 @@ impl ClientHandle {
         }
     }
 
+    /// Marks the start of a blocking wait; clears any stale unblock request.
+    pub fn begin_blocking(&self) {
+        self.unblock_request.store(UNBLOCK_NONE, Ordering::Release);
+        self.blocked.store(true, Ordering::Release);
+    }
+
+    /// Marks the end of a blocking wait.
+    pub fn end_blocking(&self) {
+        self.blocked.store(false, Ordering::Release);
+        self.unblock_request.store(UNBLOCK_NONE, Ordering::Release);
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.load(Ordering::Acquire)
+    }
+
+    /// CLIENT UNBLOCK: asks a blocked client to stop waiting. Returns false
+    /// if the client is not blocked.
+    pub fn request_unblock(&self, mode: UnblockMode) -> bool {
+        if !self.is_blocked() {
+            return false;
+        }
+        let request = match mode {
+            UnblockMode::Timeout => UNBLOCK_TIMEOUT,
+            UnblockMode::Error => UNBLOCK_ERROR,
+        };
+        self.unblock_request.store(request, Ordering::Release);
+        self.unblock_notify.notify_waiters();
+        true
+    }
+
+    /// Resolves once CLIENT UNBLOCK was called for the current wait.
+    pub async fn unblock_requested(&self) -> UnblockMode {
+        loop {
+            let notified = self.unblock_notify.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Register before checking, so a request between the check and
+            // the await cannot be missed.
+            notified.as_mut().enable();
+            match self.unblock_request.load(Ordering::Acquire) {
+                UNBLOCK_TIMEOUT => return UnblockMode::Timeout,
+                UNBLOCK_ERROR => return UnblockMode::Error,
+                _ => notified.await,
+            }
+        }
+    }
+
     pub fn request_kill(&self) {
         self.kill.notify_one();
     }
@@ -97,6 +164,9 @@ impl ClientHandle {
     /// no flag is set.
     pub fn flags(&self) -> String {
         let mut flags = String::new();
+        if self.is_blocked() {
+            flags.push('b');
+        }
         if self.no_evict.load(Ordering::Relaxed) {
             flags.push('e');
         }
@@ -169,6 +239,9 @@ impl ClientRegistry {
             kill: Notify::new(),
             disconnected: AtomicBool::new(false),
             disconnected_notify: Notify::new(),
+            blocked: AtomicBool::new(false),
+            unblock_request: AtomicU8::new(UNBLOCK_NONE),
+            unblock_notify: Notify::new(),
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
         });
@@ -190,6 +263,11 @@ impl ClientRegistry {
 
     pub fn connected(&self) -> usize {
         self.connected.load(Ordering::Acquire)
+    }
+
+    /// Clients waiting in a blocking command (INFO `blocked_clients`).
+    pub fn blocked_count(&self) -> usize {
+        self.clients.iter().filter(|entry| entry.value().is_blocked()).count()
     }
 
     pub fn get(&self, id: u64) -> Option<Arc<ClientHandle>> {

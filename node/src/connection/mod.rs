@@ -103,7 +103,6 @@ async fn run_connection(stream: &mut TcpStream, session: &mut Session) -> std::i
             if requests.is_empty() && protocol_error.is_none() {
                 break;
             }
-            let more_buffered = requests.len() == MAX_BATCH_REQUESTS;
             let client = session.client.clone();
             let execution = pipeline::execute(session, requests, &mut output);
             let read_limit = config.client_query_buffer_limit;
@@ -138,9 +137,10 @@ async fn run_connection(stream: &mut TcpStream, session: &mut Session) -> std::i
             if session.close_after_reply {
                 return Ok(());
             }
-            if !more_buffered {
-                break;
-            }
+            // Decode again: the batch may have been full, and requests that
+            // arrived while it ran (`execute_while_reading`) are already in
+            // the buffer, where waiting for the socket would not see them.
+            // The loop ends when no complete request is left.
         }
     }
 }

@@ -2,6 +2,12 @@
 //!
 //! Outcomes for each request, in order of precedence:
 //! - unknown command or wrong arity: the error reply, nothing runs;
+//! - cluster mode only: a command with keys is checked against the slot map
+//!   (`ClusterSnapshot::route`, whose comment lists every outcome): keys in
+//!   two slots get CROSSSLOT, an unassigned slot or a failed cluster
+//!   CLUSTERDOWN, a slot owned elsewhere MOVED; nothing runs. A served
+//!   command goes to the local shard of its slot (`slot % shards`), so in
+//!   cluster mode no command spans shards;
 //! - a shard command whose keys all live on one shard: queued for that shard;
 //!   queued commands go out as one message per shard when the batch ends or a
 //!   barrier is reached;
@@ -14,13 +20,20 @@
 //!
 //! Every reply is encoded with the protocol version in force once its request
 //! was dispatched: `HELLO 3` gets a RESP3 reply, and so do the requests after it.
+//!
+//! The cluster snapshot is loaded once per batch, and again after every
+//! session or async command (CLUSTER ADDSLOTS, say, changes it), so each
+//! command is routed with the state its predecessors left. Standalone mode
+//! pays one `Option` check per command.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use starling_protocol::{encode, Frame, ProtocolVersion};
 
 use super::session::Session;
+use crate::cluster::routing::ClusterSnapshot;
 use crate::commands::staged;
 use crate::commands::table::{CommandSpec, Handler, COMMAND_TABLE};
 use crate::shard::ShardCommand;
@@ -98,6 +111,7 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
     let mut pending = PendingShards::new(session.router.shard_count());
     let mut last_command = "NULL";
     let mut executed = 0;
+    let mut cluster_snapshot_opt = load_cluster_snapshot(session);
     for (position, args) in requests.into_iter().enumerate() {
         versions.push(session.protocol);
         if session.close_after_reply {
@@ -112,8 +126,22 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
             }
         };
         last_command = spec.name;
+        // In cluster mode: the local shard that serves the command's slot.
+        let cluster_shard_opt = match &cluster_snapshot_opt {
+            None => None,
+            Some(snapshot) => {
+                session.command_sequence += 1;
+                match snapshot.route(spec, &args) {
+                    Ok(slot_opt) => Some(slot_opt.map_or(0, |slot| session.router.shard_of_slot(slot))),
+                    Err(redirect) => {
+                        replies[position] = Some(redirect.into());
+                        continue;
+                    }
+                }
+            }
+        };
         match spec.handler {
-            Handler::Shard(_) => match owning_shard(session, spec, &args) {
+            Handler::Shard(_) => match cluster_shard_opt.or_else(|| owning_shard(session, spec, &args)) {
                 Some(shard) => pending.push(shard, position, ShardCommand { spec, args }),
                 None => {
                     pending.flush(session, &mut replies).await;
@@ -128,10 +156,16 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
                 replies[position] = Some(handler(session, &args).unwrap_or_else(Frame::from));
                 // HELLO replies in the protocol it switches to, as Redis does.
                 versions[position] = session.protocol;
+                if cluster_snapshot_opt.is_some() {
+                    cluster_snapshot_opt = load_cluster_snapshot(session);
+                }
             }
             Handler::Async(handler) => {
                 pending.flush(session, &mut replies).await;
                 replies[position] = Some(handler(session, args).await.unwrap_or_else(Frame::from));
+                if cluster_snapshot_opt.is_some() {
+                    cluster_snapshot_opt = load_cluster_snapshot(session);
+                }
             }
             Handler::Container => unreachable!("resolve returns the subcommand"),
         }
@@ -148,6 +182,11 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
             encode(&frame, version, output);
         }
     }
+}
+
+/// The routing snapshot in cluster mode, None in standalone mode.
+fn load_cluster_snapshot(session: &Session) -> Option<Arc<ClusterSnapshot>> {
+    session.server.cluster.as_ref().map(|cluster| cluster.snapshot())
 }
 
 /// Appends an error reply (used for protocol errors, which have no request).

@@ -17,6 +17,11 @@ pub struct Session {
     pub close_after_reply: bool,
     /// READONLY in cluster mode: a replica may serve this client's reads.
     pub cluster_readonly: bool,
+    /// Cluster mode: commands dispatched so far on this connection (ASKING
+    /// applies to the next one only).
+    pub command_sequence: u64,
+    /// The `command_sequence` of the command ASKING applies to.
+    asking_command_opt: Option<u64>,
 }
 
 impl Session {
@@ -28,7 +33,20 @@ impl Session {
             protocol: ProtocolVersion::Resp2,
             close_after_reply: false,
             cluster_readonly: false,
+            command_sequence: 0,
+            asking_command_opt: None,
         }
+    }
+
+    /// ASKING: the next command may be served from a slot being imported.
+    pub fn set_asking(&mut self) {
+        self.asking_command_opt = Some(self.command_sequence + 1);
+    }
+
+    /// Whether the command being run follows an ASKING. The flag lasts one
+    /// command, as in Redis.
+    pub fn is_asking(&self) -> bool {
+        self.asking_command_opt == Some(self.command_sequence)
     }
 
     pub fn set_protocol(&mut self, protocol: ProtocolVersion) {
@@ -50,6 +68,7 @@ impl Session {
         self.set_protocol(ProtocolVersion::Resp2);
         self.client.update_names(|names| names.name.clear());
         self.cluster_readonly = false;
+        self.asking_command_opt = None;
         self.client.no_evict.store(false, std::sync::atomic::Ordering::Relaxed);
         self.client.no_touch.store(false, std::sync::atomic::Ordering::Relaxed);
     }

@@ -13,6 +13,7 @@
 pub mod dict;
 pub mod dump;
 pub mod hash;
+pub mod hyperloglog;
 pub mod list;
 pub mod record;
 pub mod set;
@@ -168,6 +169,17 @@ impl Keyspace {
             }
         }
         found
+    }
+
+    /// A live record by shared reference: no expiry (a due key is just not
+    /// returned), no hit counting, no clock touch. For commands that read
+    /// several values at once (ZUNIONSTORE, SINTER...) after a `lookup_read`
+    /// pass has done the bookkeeping, since `&mut` lookups cannot coexist.
+    pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Record> {
+        let table = self.table(key_slot(key));
+        let record = table.records.get(key)?;
+        let is_due = record.has_expire() && table.expires.get(key).is_some_and(|entry| entry.at_ms <= now_ms);
+        (!is_due).then_some(record)
     }
 
     /// A read lookup that counts a keyspace hit or miss but leaves the access

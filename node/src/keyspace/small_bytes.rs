@@ -56,6 +56,15 @@ impl SmallBytes {
         }
     }
 
+    /// The bytes, for changing in place without changing the length
+    /// (SETBIT, BITFIELD and PFADD on a dense HyperLogLog).
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            SmallBytes::Inline { len, data } => &mut data[..*len as usize],
+            SmallBytes::Heap(boxed) => boxed,
+        }
+    }
+
     /// Bytes of heap memory owned beyond the 24 bytes of the value itself.
     pub fn heap_size_bytes(&self) -> usize {
         match self {

@@ -11,7 +11,11 @@
 //! `Hold` is the cross-shard atomicity mechanism (MSET, RENAME, later
 //! MULTI/EXEC): while a shard is held it runs only the holder's jobs, and
 //! holders acquire shards in ascending index order, so holds never deadlock.
+//!
+//! `blocking` keeps the clients blocked on this shard's keys (BLPOP...) and
+//! serves them after every write (`execute` calls it for WRITE commands).
 
+pub mod blocking;
 pub mod router;
 
 use std::cell::RefCell;
@@ -24,9 +28,10 @@ use bytes::Bytes;
 use starling_protocol::Frame;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::commands::table::{CommandSpec, Handler as CommandHandler};
+use crate::commands::table::{CommandSpec, Flags, Handler as CommandHandler};
 use crate::config::SharedConfig;
 use crate::keyspace::Keyspace;
+use blocking::BlockingRegistry;
 
 pub use router::{HeldShards, ShardRouter};
 
@@ -47,6 +52,8 @@ pub struct ShardCore {
     /// Every command of a batch sees the same time, as Redis does per command.
     pub now_ms: u64,
     pub config: SharedConfig,
+    /// Clients blocked on this shard's keys (BLPOP...), see `blocking.rs`.
+    pub blocking: BlockingRegistry,
     held: bool,
 }
 
@@ -65,6 +72,7 @@ impl ShardCore {
             keyspace: Keyspace::new(index, shard_count),
             now_ms: unix_time_ms(),
             config,
+            blocking: BlockingRegistry::default(),
             held: false,
         }
     }
@@ -91,7 +99,19 @@ impl ShardCore {
 
     pub fn execute(&mut self, spec: &CommandSpec, args: &[Bytes]) -> Frame {
         match spec.handler {
-            CommandHandler::Shard(handler) => handler(self, args).unwrap_or_else(Frame::from),
+            CommandHandler::Shard(handler) => {
+                let reply = handler(self, args).unwrap_or_else(Frame::from);
+                // Serve clients blocked on the keys just written; a single
+                // emptiness check when nobody is blocked on this shard.
+                if !self.blocking.is_empty() && spec.flags.contains(Flags::WRITE) {
+                    let keys: Vec<Bytes> = spec
+                        .key_positions_iter(args)
+                        .map(|position| args[position].clone())
+                        .collect();
+                    self.signal_keys_written(keys.iter().map(|key| &key[..]));
+                }
+                reply
+            }
             _ => unreachable!("{} is not a shard command", spec.name),
         }
     }

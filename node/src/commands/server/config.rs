@@ -210,11 +210,50 @@ const PARAMETERS: &[Parameter] = &[
     Parameter {
         name: "dir",
         kind: ParameterKind::Immutable,
-        value: |_, _| {
-            std::env::current_dir()
-                .map(|dir| dir.display().to_string())
+        // Redis reports the absolute path (it changes into the directory).
+        value: |server, _| {
+            std::fs::canonicalize(&server.startup.dir)
+                .unwrap_or_else(|_| server.startup.dir.clone())
+                .display()
+                .to_string()
+        },
+    },
+    Parameter {
+        name: "cluster-port",
+        kind: ParameterKind::Immutable,
+        value: |server, _| server.startup.cluster.port_opt.unwrap_or(0).to_string(),
+    },
+    Parameter {
+        name: "cluster-node-timeout",
+        kind: ParameterKind::Immutable,
+        value: |server, _| server.startup.cluster.node_timeout_ms.to_string(),
+    },
+    Parameter {
+        name: "cluster-announce-ip",
+        kind: ParameterKind::Immutable,
+        value: |server, _| {
+            server
+                .startup
+                .cluster
+                .announce_ip_opt
+                .map(|ip| ip.to_string())
                 .unwrap_or_default()
         },
+    },
+    Parameter {
+        name: "cluster-announce-hostname",
+        kind: ParameterKind::Immutable,
+        value: |server, _| server.startup.cluster.announce_hostname_opt.clone().unwrap_or_default(),
+    },
+    Parameter {
+        name: "cluster-preferred-endpoint-type",
+        kind: ParameterKind::Immutable,
+        value: |server, _| server.startup.cluster.preferred_endpoint_type.as_str().to_string(),
+    },
+    Parameter {
+        name: "cluster-seeds",
+        kind: ParameterKind::Immutable,
+        value: |server, _| server.startup.cluster.seeds.join(","),
     },
     Parameter {
         // There are no ACL users yet, hence no password.

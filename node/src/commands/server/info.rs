@@ -72,6 +72,8 @@ struct KeyspaceTotals {
     keys: usize,
     volatile_keys: usize,
     stats: KeyspaceStats,
+    /// Keys some client is blocked on (BLPOP...).
+    blocking_keys: usize,
 }
 
 /// `INFO [section [section ...]]`: a verbatim string in RESP3, a bulk string
@@ -81,10 +83,18 @@ pub fn info(session: &mut Session, args: Vec<Bytes>) -> LocalBoxFuture<'_, Comma
         let sections = selected_sections(&args[1..]);
         let per_shard = session
             .router
-            .run_on_all(|core| (core.keyspace.len(), core.keyspace.volatile_len(), core.keyspace.stats))
+            .run_on_all(|core| {
+                (
+                    core.keyspace.len(),
+                    core.keyspace.volatile_len(),
+                    core.keyspace.stats,
+                    core.blocking.key_count(),
+                )
+            })
             .await?;
         let mut totals = KeyspaceTotals::default();
-        for (keys, volatile_keys, stats) in per_shard {
+        for (keys, volatile_keys, stats, blocking_keys) in per_shard {
+            totals.blocking_keys += blocking_keys;
             totals.keys += keys;
             totals.volatile_keys += volatile_keys;
             totals.stats.hits += stats.hits;
@@ -128,7 +138,7 @@ fn render(server: &ServerContext, totals: &KeyspaceTotals, sections: &HashSet<&'
     for section in SECTIONS.iter().filter(|section| sections.contains(*section)) {
         match *section {
             "server" => server_section(&mut info, server),
-            "clients" => clients_section(&mut info, server),
+            "clients" => clients_section(&mut info, server, totals),
             "memory" => memory_section(&mut info),
             "persistence" => persistence_section(&mut info, server),
             "stats" => stats_section(&mut info, server, totals),
@@ -197,7 +207,7 @@ fn server_section(info: &mut InfoText, server: &ServerContext) {
     );
 }
 
-fn clients_section(info: &mut InfoText, server: &ServerContext) {
+fn clients_section(info: &mut InfoText, server: &ServerContext, totals: &KeyspaceTotals) {
     let clients = server.clients.all();
     let max_input = clients
         .iter()
@@ -213,9 +223,12 @@ fn clients_section(info: &mut InfoText, server: &ServerContext) {
     info.field("maxclients", server.config.load().maxclients);
     info.field("client_recent_max_input_buffer", max_input.unwrap_or(0));
     info.field("client_recent_max_output_buffer", max_output.unwrap_or(0));
-    // No command blocks and no client tracks keys yet.
-    info.field("blocked_clients", 0);
+    info.field("blocked_clients", server.clients.blocked_count());
+    // No client tracks keys yet.
     info.field("tracking_clients", 0);
+    info.field("total_blocking_keys", totals.blocking_keys);
+    // Only XREADGROUP blocks until a key is deleted, and streams do not exist yet.
+    info.field("total_blocking_keys_on_nokey", 0);
 }
 
 fn memory_section(info: &mut InfoText) {

@@ -1,0 +1,316 @@
+//! `ClusterSnapshot`: the immutable picture of the cluster that connections
+//! route with, and `Redirect`, the errors routing answers with.
+//!
+//! The cluster manager builds a new snapshot whenever the cluster view or
+//! this node's claims change and swaps it into `ClusterHandle`; a
+//! connection loads it once per batch (and again after any command that may
+//! change it), so the request path takes no lock. Everything the hot path
+//! needs is precomputed: the route of each of the 16384 slots and the
+//! `endpoint:port` text a MOVED reply names.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use starling_cluster::{ClusterView, GossipCounters, Health, NodeId, NodeView, SLOT_COUNT};
+use starling_protocol::{key_slot, Frame};
+
+use crate::commands::error::CommandError;
+use crate::commands::table::CommandSpec;
+use crate::config::EndpointType;
+
+/// The errors a cluster node answers instead of running a command.
+/// `Display` is the exact wire text (without the leading `-`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Redirect {
+    /// The slot is served by another node, for good.
+    #[error("MOVED {slot} {endpoint}")]
+    Moved { slot: u16, endpoint: String },
+    /// The slot is being migrated and this key is already at the target:
+    /// ask there once (after ASKING). Made live by slot migration.
+    #[error("ASK {slot} {endpoint}")]
+    Ask { slot: u16, endpoint: String },
+    #[error("CROSSSLOT Keys in request don't hash to the same slot")]
+    CrossSlot,
+    /// A multi-key command during a slot migration found some keys but not
+    /// all. Made live by slot migration.
+    #[error("TRYAGAIN Multiple keys request during rehashing of slot")]
+    TryAgain,
+    #[error("CLUSTERDOWN The cluster is down")]
+    ClusterDown,
+    #[error("CLUSTERDOWN Hash slot not served")]
+    SlotNotServed,
+}
+
+impl From<Redirect> for Frame {
+    fn from(redirect: Redirect) -> Frame {
+        Frame::error(redirect.to_string())
+    }
+}
+
+impl From<Redirect> for CommandError {
+    fn from(redirect: Redirect) -> CommandError {
+        CommandError::Other(redirect.to_string())
+    }
+}
+
+/// How this node serves one slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SlotRoute {
+    Unassigned,
+    Local,
+    /// Owned by another node: an index into `ClusterSnapshot::redirect_targets`.
+    Remote(u16),
+}
+
+pub struct ClusterSnapshot {
+    pub view: Arc<ClusterView>,
+    /// `cluster_state:ok`: every slot is served by a healthy node.
+    pub state_ok: bool,
+    pub slots_ok: usize,
+    pub shard_id: NodeId,
+    pub preferred_endpoint_type: EndpointType,
+    /// When each failed node was last seen online (Unix ms), for CLUSTER NODES.
+    pub last_online_unix_ms: HashMap<NodeId, u64>,
+    pub gossip_counters: Arc<GossipCounters>,
+    routes: Box<[SlotRoute]>,
+    /// `endpoint:port` of each node of `view.nodes`, as MOVED names it.
+    redirect_targets: Vec<String>,
+}
+
+impl ClusterSnapshot {
+    pub fn new(
+        view: Arc<ClusterView>,
+        shard_id: NodeId,
+        preferred_endpoint_type: EndpointType,
+        last_online_unix_ms: HashMap<NodeId, u64>,
+        gossip_counters: Arc<GossipCounters>,
+    ) -> ClusterSnapshot {
+        let redirect_targets = view
+            .nodes
+            .iter()
+            .map(|node| {
+                format!(
+                    "{}:{}",
+                    preferred_endpoint(node, preferred_endpoint_type),
+                    node.endpoint.port
+                )
+            })
+            .collect();
+        let node_indexes: HashMap<NodeId, u16> = view
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(index, node)| (node.id, u16::try_from(index).expect("fewer than 65536 nodes")))
+            .collect();
+        let routes = (0..SLOT_COUNT)
+            .map(|slot| match view.slot_map.owner(slot) {
+                None => SlotRoute::Unassigned,
+                Some(owner) if owner.node == view.myself => SlotRoute::Local,
+                Some(owner) => SlotRoute::Remote(node_indexes[&owner.node]),
+            })
+            .collect();
+        ClusterSnapshot {
+            state_ok: view.is_ok(),
+            slots_ok: view.slots_ok(),
+            view,
+            shard_id,
+            preferred_endpoint_type,
+            last_online_unix_ms,
+            gossip_counters,
+            routes,
+            redirect_targets,
+        }
+    }
+
+    pub fn myself(&self) -> &NodeView {
+        self.view.myself().expect("a view always contains its own node")
+    }
+
+    /// Where this node sends a command, following Redis's `getNodeByQuery`.
+    ///
+    /// Outcomes, in order of precedence:
+    /// 1. the command names no key: served here, whatever the cluster state;
+    /// 2. the first key's slot has no owner: `CLUSTERDOWN Hash slot not served`;
+    /// 3. a later key hashes to another slot: `CROSSSLOT Keys in request don't
+    ///    hash to the same slot` (even if that slot has no owner);
+    /// 4. the cluster state is fail: `CLUSTERDOWN The cluster is down`;
+    /// 5. the slot is migrating here or importing (slot migration, later):
+    ///    `ASK <slot> <endpoint>:<port>` when no key is here yet, `TRYAGAIN
+    ///    Multiple keys request during rehashing of slot` when only some
+    ///    are, served after ASKING on the importing side;
+    /// 6. the slot is owned by another node: `MOVED <slot> <endpoint>:<port>`;
+    /// 7. otherwise served here, by the local shard `slot % shards`.
+    ///
+    /// Returns the slot for 7, None for 1.
+    pub fn route(&self, spec: &CommandSpec, args: &[Bytes]) -> Result<Option<u16>, Redirect> {
+        let mut positions = spec.key_positions_iter(args);
+        let Some(first_position) = positions.next() else {
+            return Ok(None);
+        };
+        let slot = key_slot(&args[first_position]);
+        let route = self.routes[slot as usize];
+        if route == SlotRoute::Unassigned {
+            return Err(Redirect::SlotNotServed);
+        }
+        if positions.any(|position| key_slot(&args[position]) != slot) {
+            return Err(Redirect::CrossSlot);
+        }
+        if !self.state_ok {
+            return Err(Redirect::ClusterDown);
+        }
+        match route {
+            SlotRoute::Local => Ok(Some(slot)),
+            SlotRoute::Remote(target) => Err(Redirect::Moved {
+                slot,
+                endpoint: self.redirect_targets[target as usize].clone(),
+            }),
+            SlotRoute::Unassigned => unreachable!("refused above"),
+        }
+    }
+}
+
+/// The endpoint a node is named by in MOVED, CLUSTER SLOTS and SHARDS: its
+/// IP, or its hostname (`?` when it has none), per
+/// `cluster-preferred-endpoint-type`.
+pub fn preferred_endpoint(node: &NodeView, endpoint_type: EndpointType) -> &str {
+    match endpoint_type {
+        EndpointType::Ip => &node.endpoint.ip,
+        EndpointType::Hostname => node.endpoint.hostname.as_deref().unwrap_or("?"),
+    }
+}
+
+/// Whether a node counts as failed (`fail` flag, `health: fail`).
+pub fn is_failed(node: &NodeView) -> bool {
+    node.health == Health::Failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::table::COMMAND_TABLE;
+    use starling_cluster::{Endpoint, Role, SlotRange, SlotSet};
+
+    fn node(id: NodeId, port: u16, health: Health, slots: &[(u16, u16)]) -> NodeView {
+        let ranges: Vec<SlotRange> = slots.iter().map(|&(start, end)| SlotRange::new(start, end)).collect();
+        NodeView {
+            id,
+            endpoint: Endpoint {
+                ip: "127.0.0.1".into(),
+                port,
+                cluster_port: port + 10000,
+                hostname: (port == 7002).then(|| "node-2.starling".to_string()),
+            },
+            role: Role::Primary,
+            primary: None,
+            config_epoch: port as u64 - 7000,
+            current_epoch: 2,
+            health,
+            claimed_slots: SlotSet::from_ranges(&ranges),
+        }
+    }
+
+    fn snapshot(peer_health: Health, endpoint_type: EndpointType) -> ClusterSnapshot {
+        let (myself, peer) = (NodeId::random(), NodeId::random());
+        let view = ClusterView::new(
+            myself,
+            vec![
+                node(myself, 7001, Health::Online, &[(0, 8000)]),
+                node(peer, 7002, peer_health, &[(8001, 16383)]),
+            ],
+        );
+        ClusterSnapshot::new(
+            Arc::new(view),
+            NodeId::random(),
+            endpoint_type,
+            HashMap::new(),
+            Arc::default(),
+        )
+    }
+
+    fn route(snapshot: &ClusterSnapshot, words: &[&str]) -> Result<Option<u16>, Redirect> {
+        let args: Vec<Bytes> = words
+            .iter()
+            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
+            .collect();
+        let spec = COMMAND_TABLE.resolve(&args).expect("known command");
+        snapshot.route(spec, &args)
+    }
+
+    #[test]
+    fn commands_route_to_their_slot_owner() {
+        let cluster = snapshot(Health::Online, EndpointType::Ip);
+        assert!(cluster.state_ok);
+        // foo 12182, bar 5061, {user1000}.following 3443.
+        assert_eq!(route(&cluster, &["GET", "bar"]), Ok(Some(5061)));
+        assert_eq!(route(&cluster, &["PING"]), Ok(None));
+        assert_eq!(
+            route(&cluster, &["MGET", "foo{hash_tag}", "bar{hash_tag}"]),
+            Ok(Some(2515))
+        );
+        let moved = route(&cluster, &["GET", "foo"]).unwrap_err();
+        assert_eq!(moved.to_string(), "MOVED 12182 127.0.0.1:7002");
+        assert_eq!(
+            route(&cluster, &["MSET", "foo", "1", "bar", "2"])
+                .unwrap_err()
+                .to_string(),
+            "CROSSSLOT Keys in request don't hash to the same slot"
+        );
+        let by_hostname = snapshot(Health::Online, EndpointType::Hostname);
+        assert_eq!(
+            route(&by_hostname, &["GET", "foo"]).unwrap_err().to_string(),
+            "MOVED 12182 node-2.starling:7002"
+        );
+    }
+
+    #[test]
+    fn a_failed_owner_takes_the_cluster_down_for_every_keyed_command() {
+        let cluster = snapshot(Health::Failed, EndpointType::Ip);
+        assert!(!cluster.state_ok);
+        assert_eq!(cluster.slots_ok, 8001);
+        assert_eq!(route(&cluster, &["GET", "bar"]), Err(Redirect::ClusterDown));
+        assert_eq!(route(&cluster, &["GET", "foo"]), Err(Redirect::ClusterDown));
+        assert_eq!(route(&cluster, &["PING"]), Ok(None), "keyless commands are served");
+        assert_eq!(
+            route(&cluster, &["MGET", "bar", "foo"]),
+            Err(Redirect::CrossSlot),
+            "CROSSSLOT comes before the cluster state"
+        );
+    }
+
+    #[test]
+    fn unassigned_slots_follow_redis_precedence() {
+        let myself = NodeId::random();
+        let view = ClusterView::new(myself, vec![node(myself, 7001, Health::Online, &[(5000, 6000)])]);
+        let cluster = ClusterSnapshot::new(
+            Arc::new(view),
+            NodeId::random(),
+            EndpointType::Ip,
+            HashMap::new(),
+            Arc::default(),
+        );
+        assert_eq!(route(&cluster, &["GET", "foo"]), Err(Redirect::SlotNotServed));
+        assert_eq!(route(&cluster, &["MGET", "foo", "bar"]), Err(Redirect::SlotNotServed));
+        assert_eq!(route(&cluster, &["MGET", "bar", "foo"]), Err(Redirect::CrossSlot));
+        assert_eq!(route(&cluster, &["GET", "bar"]), Err(Redirect::ClusterDown));
+    }
+
+    #[test]
+    fn redirect_texts_are_redis_texts() {
+        let ask = Redirect::Ask {
+            slot: 3999,
+            endpoint: "127.0.0.1:7002".into(),
+        };
+        assert_eq!(ask.to_string(), "ASK 3999 127.0.0.1:7002");
+        assert_eq!(
+            Redirect::TryAgain.to_string(),
+            "TRYAGAIN Multiple keys request during rehashing of slot"
+        );
+        assert_eq!(Redirect::ClusterDown.to_string(), "CLUSTERDOWN The cluster is down");
+        assert_eq!(Redirect::SlotNotServed.to_string(), "CLUSTERDOWN Hash slot not served");
+        assert_eq!(
+            Frame::from(Redirect::CrossSlot),
+            Frame::error("CROSSSLOT Keys in request don't hash to the same slot")
+        );
+    }
+}
