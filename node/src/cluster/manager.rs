@@ -9,8 +9,8 @@
 //! 1. the claims change only here, and only by `LocalClaims`' rules (config
 //!    epochs only grow, asserted there);
 //! 2. a changed state is written to the state file before anything else
-//!    sees it, so a restart never comes back with claims the cluster has not
-//!    seen this node give up;
+//!    sees it, so that a node restarting after a crash never comes back with
+//!    claims older than those its peers have seen;
 //! 3. the claims are then published to gossip, and the view derived from
 //!    them becomes the new snapshot before the command's reply is sent, so
 //!    the next command of the same client sees its effect.
@@ -24,8 +24,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use starling_cluster::{
-    ClaimError, ClusterView, GossipCounters, Health, LocalClaims, Membership, MembershipConfig, NodeId, SlotChange,
-    SlotRange, UdpGossipTransport,
+    ClusterView, GossipCounters, Health, LocalClaims, Membership, MembershipConfig, NodeId, SlotChange, SlotRange,
+    UdpGossipTransport,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -37,7 +37,7 @@ use crate::config::EndpointType;
 
 /// Requests waiting for the manager before senders are made to wait.
 pub const REQUEST_QUEUE_CAPACITY: usize = 64;
-/// CLUSTER MEET addresses retried at once; more are refused.
+/// CLUSTER MEET addresses retried at once; a newer one drops the oldest.
 const PENDING_MEETS_MAX: usize = 64;
 
 /// What connections ask the manager to do. Each carries the channel its
@@ -220,7 +220,8 @@ impl ClusterManager {
                 let state = self.state_to_save();
                 let result = self
                     .state_file
-                    .save(&state)
+                    .save_in_background(state.clone())
+                    .await
                     .map_err(|error| ClusterCommandError::Save(error.to_string()));
                 if result.is_ok() {
                     self.saved = state;
@@ -251,7 +252,7 @@ impl ClusterManager {
     /// Saves, publishes the claims to gossip and installs the view that
     /// results (contract steps 2 and 3).
     async fn publish_claims(&mut self) {
-        self.save_if_changed();
+        self.save_if_changed().await;
         let view = self
             .membership
             .publish_claims(
@@ -287,7 +288,7 @@ impl ClusterManager {
             self.publish_claims().await;
             return;
         }
-        self.save_if_changed();
+        self.save_if_changed().await;
         self.install_snapshot(view);
     }
 
@@ -369,7 +370,7 @@ impl ClusterManager {
         self.claims = LocalClaims::fresh(NodeId::random());
         self.shard_id = NodeId::random();
         self.generation = next_generation(self.generation);
-        self.save_if_changed();
+        self.save_if_changed().await;
     }
 
     /// Stops gossip and starts it again, on the same cluster port, as the
@@ -434,12 +435,12 @@ impl ClusterManager {
     /// Writes the state file if the state changed (contract step 2). A
     /// failed write is logged and retried with the next change; CLUSTER
     /// SAVECONFIG reports it to the client.
-    fn save_if_changed(&mut self) {
+    async fn save_if_changed(&mut self) {
         let state = self.state_to_save();
         if state == self.saved {
             return;
         }
-        match self.state_file.save(&state) {
+        match self.state_file.save_in_background(state.clone()).await {
             Ok(()) => self.saved = state,
             Err(error) => tracing::error!(
                 path = %self.state_file.path().display(),
@@ -479,10 +480,4 @@ fn gossip_address(ip: &str, cluster_port: u16) -> String {
 /// Unix time in ms, so that generations grow across restarts.
 pub fn next_generation(previous: u64) -> u64 {
     crate::shard::unix_time_ms().max(previous + 1)
-}
-
-impl From<ClaimError> for ClusterCommandError {
-    fn from(error: ClaimError) -> ClusterCommandError {
-        ClusterCommandError::Claim(error)
-    }
 }

@@ -61,6 +61,12 @@ pub enum ClusterCommandError {
     ManagerStopped,
 }
 
+impl From<ClaimError> for ClusterCommandError {
+    fn from(error: ClaimError) -> ClusterCommandError {
+        ClusterCommandError::Claim(error)
+    }
+}
+
 impl From<ClusterCommandError> for CommandError {
     fn from(error: ClusterCommandError) -> CommandError {
         CommandError::Other(error.to_string())

@@ -24,6 +24,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use starling_cluster::{NodeId, SlotSet};
@@ -111,11 +112,13 @@ impl SavedState {
     }
 }
 
-/// The state file of one data directory, locked for this process.
+/// The state file of one data directory, locked for this process. Clones
+/// share the lock, so that a write can run on a blocking thread.
+#[derive(Clone)]
 pub struct StateFile {
     path: PathBuf,
     /// Holds the `flock` for as long as the node runs.
-    _lock: File,
+    _lock: Arc<File>,
 }
 
 impl StateFile {
@@ -139,7 +142,7 @@ impl StateFile {
         }
         Ok(StateFile {
             path: dir.join(STATE_FILE_NAME),
-            _lock: lock,
+            _lock: Arc::new(lock),
         })
     }
 
@@ -157,6 +160,15 @@ impl StateFile {
         SavedState::parse(&text)
             .map(Some)
             .with_context(|| format!("corrupt cluster state file {}", self.path.display()))
+    }
+
+    /// Replaces the file atomically with `state`, on a blocking thread (it
+    /// syncs to disk), so that the caller's event loop keeps running.
+    pub async fn save_in_background(&self, state: SavedState) -> std::io::Result<()> {
+        let file = self.clone();
+        tokio::task::spawn_blocking(move || file.save(&state))
+            .await
+            .unwrap_or_else(|error| Err(std::io::Error::other(error)))
     }
 
     /// Replaces the file atomically with `state`.
