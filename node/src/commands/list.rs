@@ -389,7 +389,7 @@ fn lrange(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
     let Some((first, count)) = clamp_range(start, stop, list.len()) else {
         return Ok(Frame::Array(Vec::new()));
     };
-    Ok(bulk_frames(list.range_bytes(first, count, false)))
+    Ok(Frame::Array(list.range_map(first, count, false, Frame::BulkString)))
 }
 
 /// `LINDEX key index`

@@ -34,7 +34,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use serde::de::{SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -735,31 +735,73 @@ impl ListValue {
     /// `reverse`) into one buffer and returns them as slices of it: one
     /// allocation for the whole range instead of one per element.
     pub fn range_bytes(&self, index: usize, count: usize, reverse: bool) -> Vec<Bytes> {
-        let elements = || {
-            let iter = if reverse {
-                self.iter_back_from(index)
-            } else {
-                self.iter_from(index)
-            };
-            iter.take(count)
-        };
-        let total_bytes = elements().map(<[u8]>::len).sum();
-        let mut buffer = BytesMut::with_capacity(total_bytes);
-        let mut lengths = Vec::with_capacity(count);
-        for element in elements() {
-            buffer.extend_from_slice(element);
-            lengths.push(element.len());
+        self.range_map(index, count, reverse, |element| element)
+    }
+
+    /// Like [`ListValue::range_bytes`], but passes each element through `make`
+    /// so that callers build their own values (reply frames, say) without an
+    /// intermediate `Vec<Bytes>`. Each node's span of the range is found in a
+    /// single walk and copied with one `memcpy`; the elements are slices of
+    /// that copy.
+    pub fn range_map<T>(&self, index: usize, count: usize, reverse: bool, mut make: impl FnMut(Bytes) -> T) -> Vec<T> {
+        if index >= self.length {
+            return Vec::new();
         }
-        let buffer = buffer.freeze();
-        let mut offset = 0;
-        lengths
-            .into_iter()
-            .map(|length| {
-                let slice = buffer.slice(offset..offset + length);
-                offset += length;
-                slice
-            })
-            .collect()
+        let count = count.min(if reverse { index + 1 } else { self.length - index });
+        if count == 0 {
+            return Vec::new();
+        }
+        let (mut node_index, within) = self.locate(index);
+        let (entry_start, entry_end) = self.node(node_index).span_of(within);
+        let mut offset = if reverse { entry_end } else { entry_start };
+        let mut buffer: Vec<u8> = Vec::new();
+        // (data start in `buffer`, data length) of each element, in reply order.
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(count);
+        loop {
+            let packed = &self.node(node_index).packed;
+            let segment_start;
+            let segment_end;
+            let buffer_base = buffer.len();
+            let segment_first = spans.len();
+            if reverse {
+                segment_end = offset;
+                while spans.len() < count && offset > 0 {
+                    let (start, data_start, length) = read_entry_backward(packed, offset);
+                    spans.push((data_start, length));
+                    offset = start;
+                }
+                segment_start = offset;
+            } else {
+                segment_start = offset;
+                while spans.len() < count && offset < packed.len() {
+                    let (data_start, length, entry_end) = read_entry_forward(packed, offset);
+                    spans.push((data_start, length));
+                    offset = entry_end;
+                }
+                segment_end = offset;
+            }
+            buffer.extend_from_slice(&packed[segment_start..segment_end]);
+            // Rebase the spans just read from node offsets to buffer offsets.
+            for (data_start, _) in &mut spans[segment_first..] {
+                *data_start = *data_start - segment_start + buffer_base;
+            }
+            if spans.len() == count {
+                break;
+            }
+            if reverse {
+                node_index -= 1;
+                offset = self.node(node_index).packed.len();
+            } else {
+                node_index += 1;
+                offset = 0;
+            }
+        }
+        let buffer = Bytes::from(buffer);
+        let mut values = Vec::with_capacity(count);
+        for (data_start, length) in spans {
+            values.push(make(buffer.slice(data_start..data_start + length)));
+        }
+        values
     }
 
     /// LSET: replaces the element at `index`. Returns false if out of range.
@@ -1259,6 +1301,30 @@ mod tests {
         assert!(list.node(1).plain);
         assert_eq!(list.get(1), Some(&big[..]));
         list.check_invariants(limits);
+    }
+
+    #[test]
+    fn ranges_match_iteration_at_every_start_count_and_direction() {
+        let limits = ListLimits::new(3);
+        let elements: Vec<String> = (0..11).map(|n| "x".repeat(n * 20)).collect();
+        let list = ListValue::from_elements(elements.iter().map(|element| element.as_bytes()), limits);
+        assert!(list.node_count() > 3);
+        for index in 0..=elements.len() {
+            for count in 0..=elements.len() + 1 {
+                let forward: Vec<&[u8]> = list.iter_from(index).take(count).collect();
+                assert_eq!(
+                    list.range_bytes(index, count, false),
+                    forward,
+                    "forward {index} {count}"
+                );
+                let backward: Vec<&[u8]> = list.iter_back_from(index).take(count).collect();
+                assert_eq!(
+                    list.range_bytes(index, count, true),
+                    backward,
+                    "backward {index} {count}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Invariants:
 //! - nodes reachable from the header at level 0 are in strictly ascending
 //!   (score, member) order, and there are exactly `len` of them;
-//! - `levels[i].span` of a node is the number of level-0 steps its level-`i`
+//! - the span of a node's level-`i` link is the number of level-0 steps its level-`i`
 //!   link jumps over (links to `NIL` count up to one past the last node), so a
 //!   rank is the sum of the spans on the search path;
 //! - `backward` is the previous node at level 0 (`NIL` for the first node) and
@@ -21,6 +21,11 @@ const NIL: u32 = u32::MAX;
 const HEADER: u32 = 0;
 /// As Redis's `ZSKIPLIST_MAXLEVEL`: enough for 2^64 elements at p = 1/4.
 const MAX_LEVEL: usize = 32;
+/// Links kept inside the node itself. With p = 1/4, 98% of nodes have at
+/// most 3 levels, so a search step reads the next node's score and its links
+/// from one place instead of chasing a second pointer (as Redis's node keeps
+/// its level array inline).
+const INLINE_LEVELS: usize = 3;
 
 #[derive(Clone, Copy, Debug)]
 struct Level {
@@ -28,17 +33,45 @@ struct Level {
     span: u32,
 }
 
+/// One arena slot, exactly one cache line: a search step reads the score
+/// and the links of a node from the same line.
 #[derive(Clone, Debug)]
+#[repr(align(64))]
 struct Node {
     entry: Entry,
+    /// Levels `0..min(height, INLINE_LEVELS)`.
+    low_levels: [Level; INLINE_LEVELS],
     backward: u32,
-    levels: Box<[Level]>,
+    /// The height (number of levels, 0 for a free slot) in the low
+    /// `HEIGHT_BITS` bits; above them, for a node taller than
+    /// `INLINE_LEVELS`, the index of its other levels in
+    /// `SkipList::high_levels`.
+    shape: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<Node>() == 64);
+
+const HEIGHT_BITS: u32 = 6;
+const HEIGHT_MASK: u32 = (1 << HEIGHT_BITS) - 1;
+
+impl Node {
+    fn height(&self) -> usize {
+        (self.shape & HEIGHT_MASK) as usize
+    }
+
+    fn high_levels_index(&self) -> usize {
+        (self.shape >> HEIGHT_BITS) as usize
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct SkipList {
     nodes: Vec<Node>,
     free: Vec<u32>,
+    /// Levels `INLINE_LEVELS..` of the nodes taller than `INLINE_LEVELS`
+    /// (about 1 in 64), and the free indices among them.
+    high_levels: Vec<Box<[Level]>>,
+    free_high_levels: Vec<u32>,
     tail: u32,
     /// Number of levels in use (at least 1).
     level: usize,
@@ -54,36 +87,69 @@ pub fn precedes(score_a: f64, member_a: &[u8], score_b: f64, member_b: &[u8]) ->
 
 impl SkipList {
     pub fn new() -> SkipList {
-        let header = Node {
-            entry: Entry {
-                member: SmallBytes::new(),
-                score: 0.0,
-            },
-            backward: NIL,
-            levels: vec![Level { forward: NIL, span: 0 }; MAX_LEVEL].into_boxed_slice(),
-        };
-        SkipList {
-            nodes: vec![header],
+        let mut list = SkipList {
+            nodes: Vec::new(),
             free: Vec::new(),
+            high_levels: Vec::new(),
+            free_high_levels: Vec::new(),
             tail: NIL,
             level: 1,
             len: 0,
             random_state: rand::random::<u64>() | 1,
+        };
+        let header = list.allocate(
+            Entry {
+                member: SmallBytes::new(),
+                score: 0.0,
+            },
+            MAX_LEVEL,
+        );
+        debug_assert_eq!(header, HEADER);
+        list
+    }
+
+    /// Link `level` of `node`, which must be below its height.
+    #[inline]
+    fn level_of(&self, node: usize, level: usize) -> &Level {
+        let node = &self.nodes[node];
+        debug_assert!(level < node.height());
+        match node.low_levels.get(level) {
+            Some(link) => link,
+            None => &self.high_levels[node.high_levels_index()][level - INLINE_LEVELS],
         }
+    }
+
+    #[inline]
+    fn level_mut(&mut self, node: usize, level: usize) -> &mut Level {
+        let node = &mut self.nodes[node];
+        debug_assert!(level < node.height());
+        if level < INLINE_LEVELS {
+            return &mut node.low_levels[level];
+        }
+        let index = node.high_levels_index();
+        &mut self.high_levels[index][level - INLINE_LEVELS]
     }
 
     pub fn len(&self) -> usize {
         self.len
     }
 
-    /// Heap bytes: the arena (live and free slots) and the level arrays.
+    /// Heap bytes: the arena (live and free slots) and the level arrays
+    /// beyond the inline ones.
     pub fn heap_size_bytes(&self) -> usize {
         let arena = self.nodes.capacity() * std::mem::size_of::<Node>() + self.free.capacity() * 4;
         let levels_and_members: usize = self
             .nodes
             .iter()
-            .map(|node| node.levels.len() * std::mem::size_of::<Level>() + node.entry.member.heap_size_bytes())
-            .sum();
+            .map(|node| node.entry.member.heap_size_bytes())
+            .sum::<usize>()
+            + self.high_levels.capacity() * std::mem::size_of::<Box<[Level]>>()
+            + self.free_high_levels.capacity() * 4
+            + self
+                .high_levels
+                .iter()
+                .map(|levels| levels.len() * std::mem::size_of::<Level>())
+                .sum::<usize>();
         arena + levels_and_members
     }
 
@@ -103,7 +169,7 @@ impl SkipList {
     }
 
     fn forward(&self, node: u32, level: usize) -> u32 {
-        self.nodes[node as usize].levels[level].forward
+        self.level_of(node as usize, level).forward
     }
 
     fn entry_of(&self, node: u32) -> &Entry {
@@ -115,50 +181,61 @@ impl SkipList {
     pub fn insert(&mut self, member: SmallBytes, score: f64) -> usize {
         debug_assert!(!score.is_nan());
         assert!(self.len < (NIL - 1) as usize, "sorted set arena is full");
+        let new_level = self.random_level();
+        let new_node = self.allocate(Entry { member, score }, new_level);
+        self.link(new_node)
+    }
+
+    /// Links the unlinked arena slot `new_node` at the position of its entry,
+    /// with the levels it has. Returns its 0-based rank.
+    fn link(&mut self, new_node: u32) -> usize {
+        let new_level = self.nodes[new_node as usize].height();
         let mut update = [HEADER; MAX_LEVEL];
         let mut rank = [0usize; MAX_LEVEL];
         let mut node = HEADER;
-        for level in (0..self.level).rev() {
-            rank[level] = if level == self.level - 1 { 0 } else { rank[level + 1] };
-            loop {
-                let next = self.forward(node, level);
-                if next == NIL {
-                    break;
+        {
+            let Entry { member, score } = self.entry_of(new_node);
+            let (member, score) = (member.as_slice(), *score);
+            for level in (0..self.level).rev() {
+                rank[level] = if level == self.level - 1 { 0 } else { rank[level + 1] };
+                loop {
+                    let link = self.level_of(node as usize, level);
+                    if link.forward == NIL {
+                        break;
+                    }
+                    let next_entry = self.entry_of(link.forward);
+                    if !precedes(next_entry.score, &next_entry.member, score, member) {
+                        break;
+                    }
+                    rank[level] += link.span as usize;
+                    node = link.forward;
                 }
-                let next_entry = self.entry_of(next);
-                if !precedes(next_entry.score, &next_entry.member, score, &member) {
-                    break;
-                }
-                rank[level] += self.nodes[node as usize].levels[level].span as usize;
-                node = next;
+                update[level] = node;
             }
-            update[level] = node;
         }
-        let new_level = self.random_level();
         if new_level > self.level {
             for level in self.level..new_level {
                 rank[level] = 0;
                 update[level] = HEADER;
-                self.nodes[HEADER as usize].levels[level].span = self.len as u32;
+                self.level_mut(HEADER as usize, level).span = self.len as u32;
             }
             self.level = new_level;
         }
-        let new_node = self.allocate(Entry { member, score }, new_level);
         for level in 0..new_level {
             let previous = update[level] as usize;
-            let previous_level = self.nodes[previous].levels[level];
+            let previous_level = *self.level_of(previous, level);
             let jumped = (rank[0] - rank[level]) as u32;
-            self.nodes[new_node as usize].levels[level] = Level {
+            *self.level_mut(new_node as usize, level) = Level {
                 forward: previous_level.forward,
                 span: previous_level.span - jumped,
             };
-            self.nodes[previous].levels[level] = Level {
+            *self.level_mut(previous, level) = Level {
                 forward: new_node,
                 span: jumped + 1,
             };
         }
         for (level, &previous) in update.iter().enumerate().take(self.level).skip(new_level) {
-            self.nodes[previous as usize].levels[level].span += 1;
+            self.level_mut(previous as usize, level).span += 1;
         }
         self.nodes[new_node as usize].backward = if update[0] == HEADER { NIL } else { update[0] };
         match self.forward(new_node, 0) {
@@ -170,11 +247,28 @@ impl SkipList {
     }
 
     fn allocate(&mut self, entry: Entry, level_count: usize) -> u32 {
-        let levels = vec![Level { forward: NIL, span: 0 }; level_count].into_boxed_slice();
+        let unlinked = Level { forward: NIL, span: 0 };
+        let mut shape = level_count as u32;
+        if level_count > INLINE_LEVELS {
+            let levels = vec![unlinked; level_count - INLINE_LEVELS].into_boxed_slice();
+            let index = match self.free_high_levels.pop() {
+                Some(index) => {
+                    self.high_levels[index as usize] = levels;
+                    index
+                }
+                None => {
+                    self.high_levels.push(levels);
+                    (self.high_levels.len() - 1) as u32
+                }
+            };
+            assert!(index < 1 << (32 - HEIGHT_BITS), "sorted set level store is full");
+            shape |= index << HEIGHT_BITS;
+        }
         let node = Node {
             entry,
+            low_levels: [unlinked; INLINE_LEVELS],
             backward: NIL,
-            levels,
+            shape,
         };
         match self.free.pop() {
             Some(slot) => {
@@ -188,18 +282,40 @@ impl SkipList {
         }
     }
 
-    /// Unlinks `node`, given the last node before it on every level.
+    /// Unlinks `node`, given the last node before it on every level, and
+    /// frees its arena slot.
     fn unlink(&mut self, node: u32, update: &[u32; MAX_LEVEL]) -> Entry {
+        self.detach(node, update);
+        self.free.push(node);
+        let removed = &mut self.nodes[node as usize];
+        if removed.height() > INLINE_LEVELS {
+            let index = removed.high_levels_index();
+            self.free_high_levels.push(index as u32);
+            self.high_levels[index] = Box::new([]);
+        }
+        removed.shape = 0;
+        std::mem::replace(
+            &mut removed.entry,
+            Entry {
+                member: SmallBytes::new(),
+                score: 0.0,
+            },
+        )
+    }
+
+    /// Takes `node` out of the list, given the last node before it on every
+    /// level, keeping its arena slot (its links are left stale).
+    fn detach(&mut self, node: u32, update: &[u32; MAX_LEVEL]) {
         for (level, &previous) in update.iter().enumerate().take(self.level) {
             let previous = previous as usize;
-            if self.nodes[previous].levels[level].forward == node {
-                let removed_level = self.nodes[node as usize].levels[level];
-                let previous_level = &mut self.nodes[previous].levels[level];
+            if self.level_of(previous, level).forward == node {
+                let removed_level = *self.level_of(node as usize, level);
+                let previous_level = self.level_mut(previous, level);
                 previous_level.span += removed_level.span;
                 previous_level.span -= 1;
                 previous_level.forward = removed_level.forward;
             } else {
-                self.nodes[previous].levels[level].span -= 1;
+                self.level_mut(previous, level).span -= 1;
             }
         }
         let backward = self.nodes[node as usize].backward;
@@ -211,16 +327,6 @@ impl SkipList {
             self.level -= 1;
         }
         self.len -= 1;
-        self.free.push(node);
-        let removed = &mut self.nodes[node as usize];
-        removed.levels = Box::new([]);
-        std::mem::replace(
-            &mut removed.entry,
-            Entry {
-                member: SmallBytes::new(),
-                score: 0.0,
-            },
-        )
     }
 
     /// The last node before (score, member) on every level.
@@ -281,8 +387,11 @@ impl SkipList {
             self.nodes[node as usize].entry.score = new_score;
             return;
         }
-        let entry = self.unlink(node, &update);
-        self.insert(entry.member, new_score);
+        // Moved: re-linked with the same node and levels (the level draw is
+        // independent of the position, so the list stays as balanced).
+        self.detach(node, &update);
+        self.nodes[node as usize].entry.score = new_score;
+        self.link(node);
     }
 
     /// Number of elements for which `is_before` holds. `is_before` must hold
@@ -300,7 +409,7 @@ impl SkipList {
                 if !is_before(next_entry.score, &next_entry.member) {
                     break;
                 }
-                traversed += self.nodes[node as usize].levels[level].span as usize;
+                traversed += self.level_of(node as usize, level).span as usize;
                 node = next;
             }
         }
@@ -316,7 +425,7 @@ impl SkipList {
         for level in (0..self.level).rev() {
             loop {
                 let next = self.forward(node, level);
-                let span = self.nodes[node as usize].levels[level].span as usize;
+                let span = self.level_of(node as usize, level).span as usize;
                 if next == NIL || traversed + span > target {
                     break;
                 }
@@ -363,7 +472,7 @@ impl SkipList {
         for level in (0..self.level).rev() {
             loop {
                 let next = self.forward(node, level);
-                let span = self.nodes[node as usize].levels[level].span as usize;
+                let span = self.level_of(node as usize, level).span as usize;
                 if next == NIL || traversed + span > start {
                     break;
                 }
@@ -425,7 +534,7 @@ impl SkipList {
             list.level = list.level.max(new_level);
             let new_node = list.allocate(entry, new_level);
             for (level, (previous, previous_rank)) in last.iter_mut().enumerate().take(new_level) {
-                list.nodes[*previous as usize].levels[level] = Level {
+                *list.level_mut(*previous as usize, level) = Level {
                     forward: new_node,
                     span: (rank - *previous_rank) as u32,
                 };
@@ -439,7 +548,7 @@ impl SkipList {
         // Links to the end span up to one past the last node, as `insert`
         // leaves them.
         for (level, &(previous, previous_rank)) in last.iter().enumerate().take(list.level) {
-            list.nodes[previous as usize].levels[level].span = (list.len - previous_rank) as u32;
+            list.level_mut(previous as usize, level).span = (list.len - previous_rank) as u32;
         }
         list
     }
@@ -466,7 +575,7 @@ impl SkipList {
             let mut position = 0usize;
             let mut node = HEADER;
             loop {
-                let link = self.nodes[node as usize].levels[level];
+                let link = self.level_of(node as usize, level);
                 position += link.span as usize;
                 if link.forward == NIL {
                     assert_eq!(position, self.len, "links to the end span up to the last node");
@@ -477,6 +586,8 @@ impl SkipList {
             }
         }
         assert_eq!(self.nodes.len() - 1, self.len + self.free.len());
+        let tall_nodes = self.nodes.iter().filter(|node| node.height() > INLINE_LEVELS).count();
+        assert_eq!(tall_nodes + self.free_high_levels.len(), self.high_levels.len());
     }
 }
 
@@ -499,7 +610,7 @@ impl<'a> Iterator for SkipListRange<'a> {
         self.node = if self.reverse {
             node.backward
         } else {
-            node.levels[0].forward
+            node.low_levels[0].forward
         };
         Some(&node.entry)
     }
@@ -582,6 +693,41 @@ mod tests {
             assert!(list.remove(b"zz", -1.0));
             list.assert_invariants();
         }
+    }
+
+    #[test]
+    fn moved_nodes_keep_their_levels_and_freed_levels_are_reused() {
+        let mut list = SkipList::new();
+        let mut scores: Vec<f64> = (0..3000).map(|n| (n % 97) as f64).collect();
+        for (n, &score) in scores.iter().enumerate() {
+            list.insert(member(n), score);
+        }
+        let arena_slots = list.nodes.len();
+        for round in 0..4 {
+            for (n, score) in scores.iter_mut().enumerate() {
+                let new_score = ((n * 31 + round * 17) % 101) as f64;
+                list.update_score(&member(n), *score, new_score);
+                *score = new_score;
+            }
+            list.assert_invariants();
+        }
+        assert_eq!(list.nodes.len(), arena_slots, "moves reuse their nodes");
+        let mut model: Vec<(f64, SmallBytes)> = scores.iter().enumerate().map(|(n, &s)| (s, member(n))).collect();
+        model.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.as_slice().cmp(b.1.as_slice())));
+        for (rank, (score, expected)) in model.iter().enumerate().step_by(37) {
+            assert_eq!(list.entry_at(rank).score, *score);
+            assert_eq!(&*list.entry_at(rank).member, &**expected);
+        }
+        let tall_slots = list.high_levels.len();
+        for (n, &score) in scores.iter().enumerate() {
+            assert!(list.remove(&member(n), score));
+            list.insert(member(n), score);
+        }
+        list.assert_invariants();
+        assert!(
+            list.high_levels.len() <= tall_slots + 64,
+            "freed level arrays are reused"
+        );
     }
 
     #[test]
