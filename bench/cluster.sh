@@ -27,6 +27,22 @@ start_node() { # kind port dir
 
 now_ms() { date +%s%3N; }
 
+# A free port p below 55536 whose cluster bus port p+10000 is free too
+# (Redis requires both; Starling uses p+10000 for UDP gossip).
+free_cluster_port() {
+  python3 -c '
+import random, socket
+while True:
+    port = random.randint(20000, 55000)
+    try:
+        for candidate, kind in ((port, socket.SOCK_STREAM), (port + 10000, socket.SOCK_STREAM), (port + 10000, socket.SOCK_DGRAM)):
+            s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", candidate)); s.close()
+        print(port); break
+    except OSError:
+        continue
+'
+}
+
 # Waits until every port in "$@" lists $expected nodes with cluster_state:ok.
 wait_converged() {
   local expected=$1; shift
@@ -45,7 +61,7 @@ wait_converged() {
 
 run_cluster() { # kind
   local kind=$1 ports=() port
-  for i in 1 2 3 4; do ports+=("$(free_port)"); done
+  for i in 1 2 3 4; do ports+=("$(free_cluster_port)"); done
   for i in 0 1 2; do start_node "$kind" "${ports[$i]}" "$work/$kind-$i"; wait_for_ping "${ports[$i]}"; done
   local begin; begin=$(now_ms)
   redis-cli --cluster create "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}" "127.0.0.1:${ports[2]}" --cluster-yes >/dev/null
