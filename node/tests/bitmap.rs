@@ -5,37 +5,11 @@
 
 mod common;
 
+use common::{error_text, int, query, reply};
+
 use common::TestServer;
-use redis::{cmd, Connection, RedisResult, Value};
+use redis::{cmd, Connection, Value};
 use starling_protocol::key_slot;
-
-/// The exact error text of a reply that must be an error.
-fn error_text(result: RedisResult<Value>) -> String {
-    let error = result.expect_err("expected an error reply");
-    match error.detail() {
-        Some(detail) => format!("{} {}", error.code().unwrap_or_default(), detail),
-        None => error.code().unwrap_or_default().to_string(),
-    }
-}
-
-fn query(connection: &mut Connection, args: &[&str]) -> RedisResult<Value> {
-    let mut command = cmd(args[0]);
-    for arg in &args[1..] {
-        command.arg(*arg);
-    }
-    command.query(connection)
-}
-
-fn reply(connection: &mut Connection, args: &[&str]) -> Value {
-    query(connection, args).unwrap_or_else(|error| panic!("{args:?}: {error}"))
-}
-
-fn int(connection: &mut Connection, args: &[&str]) -> i64 {
-    match reply(connection, args) {
-        Value::Int(value) => value,
-        other => panic!("{args:?}: expected an integer, got {other:?}"),
-    }
-}
 
 fn error(connection: &mut Connection, args: &[&str]) -> String {
     error_text(query(connection, args))

@@ -6,53 +6,17 @@
 
 mod common;
 
+use common::{error_text, int, query, reply, text};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{bulk, TestServer};
-use redis::{cmd, Connection, RedisResult, Value};
+use redis::{cmd, Connection, Value};
 use starling_protocol::{key_slot, Frame};
 
 const SHARD_COUNTS: [usize; 2] = [1, 4];
-
-/// The exact error text of a reply that must be an error.
-fn error_text(result: RedisResult<Value>) -> String {
-    let error = result.expect_err("expected an error reply");
-    match error.detail() {
-        Some(detail) => format!("{} {}", error.code().unwrap_or_default(), detail),
-        None => error.code().unwrap_or_default().to_string(),
-    }
-}
-
-fn query(connection: &mut Connection, args: &[&str]) -> RedisResult<Value> {
-    let mut command = cmd(args[0]);
-    for arg in &args[1..] {
-        command.arg(*arg);
-    }
-    command.query(connection)
-}
-
-/// The reply, which must not be an error.
-fn reply(connection: &mut Connection, args: &[&str]) -> Value {
-    query(connection, args).unwrap_or_else(|error| panic!("{args:?}: {error}"))
-}
-
-fn int(connection: &mut Connection, args: &[&str]) -> i64 {
-    match reply(connection, args) {
-        Value::Int(value) => value,
-        other => panic!("{args:?}: expected an integer, got {other:?}"),
-    }
-}
-
-/// A bulk string reply as text, None for nil.
-fn text(connection: &mut Connection, args: &[&str]) -> Option<String> {
-    match reply(connection, args) {
-        Value::Nil => None,
-        Value::BulkString(bytes) => Some(String::from_utf8(bytes).expect("utf-8 reply")),
-        other => panic!("{args:?}: expected a bulk string or nil, got {other:?}"),
-    }
-}
 
 fn ok(connection: &mut Connection, args: &[&str]) {
     assert_eq!(reply(connection, args), Value::Okay, "{args:?}");

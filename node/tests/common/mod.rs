@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use redis::{cmd, Connection, RedisResult, Value};
 use starling_node::config::{Flags, StartupConfig};
 use starling_node::server::{start_background, ServerHandle};
 use starling_protocol::{Frame, FrameDecoder};
@@ -138,4 +139,44 @@ impl RawConnection {
 /// Shorthand for a bulk string frame.
 pub fn bulk(text: &str) -> Frame {
     Frame::BulkString(bytes::Bytes::copy_from_slice(text.as_bytes()))
+}
+
+/// The exact error text (code and detail) of a reply that must be an error.
+pub fn error_text(result: RedisResult<Value>) -> String {
+    let error = result.expect_err("expected an error reply");
+    match error.detail() {
+        Some(detail) => format!("{} {}", error.code().unwrap_or_default(), detail),
+        None => error.code().unwrap_or_default().to_string(),
+    }
+}
+
+/// Sends `args` as one command through the `redis` crate.
+pub fn query(connection: &mut Connection, args: &[&str]) -> RedisResult<Value> {
+    let mut command = cmd(args[0]);
+    for arg in &args[1..] {
+        command.arg(*arg);
+    }
+    command.query(connection)
+}
+
+/// The reply, which must not be an error.
+pub fn reply(connection: &mut Connection, args: &[&str]) -> Value {
+    query(connection, args).unwrap_or_else(|error| panic!("{args:?}: {error}"))
+}
+
+/// An integer reply.
+pub fn int(connection: &mut Connection, args: &[&str]) -> i64 {
+    match reply(connection, args) {
+        Value::Int(value) => value,
+        other => panic!("{args:?}: expected an integer, got {other:?}"),
+    }
+}
+
+/// A bulk string reply as text, None for nil.
+pub fn text(connection: &mut Connection, args: &[&str]) -> Option<String> {
+    match reply(connection, args) {
+        Value::Nil => None,
+        Value::BulkString(bytes) => Some(String::from_utf8(bytes).expect("utf-8 reply")),
+        other => panic!("{args:?}: expected a bulk string or nil, got {other:?}"),
+    }
 }
