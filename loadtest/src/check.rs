@@ -52,6 +52,10 @@ pub struct CheckConfig {
     /// Prefix of every key; make it unique per run.
     pub key_prefix: String,
     pub timeout: Duration,
+    /// Sends of one request before its last redirect or refusal is its
+    /// outcome. Retries back off, so the default rides out a migration
+    /// handoff or a node restart of a few seconds.
+    pub max_attempts: u32,
     pub seed: u64,
 }
 
@@ -72,6 +76,7 @@ impl CheckConfig {
             max_list_length: 1000,
             key_prefix: format!("check:{}:{unique}", std::process::id()),
             timeout: Duration::from_secs(5),
+            max_attempts: 30,
             seed: 1,
         }
     }
@@ -255,7 +260,11 @@ impl KeyLedger {
         sorted.dedup();
         let duplicates = (before_dedup - sorted.len()) as u64;
         if duplicates > 0 {
-            violations.push(self.violation(ViolationKind::Duplicated, duplicates, format!("{duplicates} repeated elements")));
+            violations.push(self.violation(
+                ViolationKind::Duplicated,
+                duplicates,
+                format!("{duplicates} repeated elements"),
+            ));
         }
         let out_of_order = numbers.windows(2).filter(|pair| pair[0] >= pair[1]).count() as u64;
         if out_of_order > duplicates {
@@ -287,7 +296,10 @@ impl KeyLedger {
             violations.push(self.violation(
                 ViolationKind::Unexpected,
                 unexpected.len() as u64,
-                format!("elements never acknowledged nor indeterminate: {:?}", abbreviate(&unexpected)),
+                format!(
+                    "elements never acknowledged nor indeterminate: {:?}",
+                    abbreviate(&unexpected)
+                ),
             ));
         }
         violations
@@ -365,7 +377,10 @@ pub struct Checker {
 
 impl Checker {
     pub async fn start(config: CheckConfig) -> anyhow::Result<Checker> {
-        anyhow::ensure!(config.writers >= 1 && config.keys_per_writer >= 1, "need writers and keys");
+        anyhow::ensure!(
+            config.writers >= 1 && config.keys_per_writer >= 1,
+            "need writers and keys"
+        );
         anyhow::ensure!(
             config.duration_opt.is_some() || config.operations_per_writer_opt.is_some(),
             "give a duration or an operation count"
@@ -423,8 +438,7 @@ impl Checker {
 fn client_options(config: &CheckConfig) -> ClientOptions {
     ClientOptions {
         timeout: config.timeout,
-        // Migrations and restarts may take a while to settle: keep following.
-        max_attempts: 50,
+        max_attempts: config.max_attempts,
         ..ClientOptions::default()
     }
 }
@@ -463,7 +477,9 @@ impl CheckRun {
                 None => report.unverified_keys.push(ledger.key.clone()),
             }
         }
-        report.violations.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+        report
+            .violations
+            .sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
         report
     }
 }
@@ -496,7 +512,11 @@ struct Writer {
 impl Writer {
     fn key_name(&self, key_index: usize, generation: u64) -> String {
         let kind = WRITE_KINDS[key_index % WRITE_KINDS.len()];
-        format!("{}:w{}:{kind:?}:{key_index}:g{generation}", self.config.key_prefix, self.index).to_lowercase()
+        format!(
+            "{}:w{}:{kind:?}:{key_index}:g{generation}",
+            self.config.key_prefix, self.index
+        )
+        .to_lowercase()
     }
 
     async fn run(mut self) -> WriterState {
@@ -527,11 +547,14 @@ impl Writer {
             if ledger.kind == WriteKind::List && ledger.next_number > self.config.max_list_length {
                 generations[key_index] += 1;
                 let fresh = KeyLedger::new(self.key_name(key_index, generations[key_index]), WriteKind::List);
-                state.retired_keys.push(std::mem::replace(&mut state.keys[key_index], fresh));
+                state
+                    .retired_keys
+                    .push(std::mem::replace(&mut state.keys[key_index], fresh));
             }
-            if self.config.verify_every > 0 && operations % self.config.verify_every == 0 {
+            if self.config.verify_every > 0 && operations.is_multiple_of(self.config.verify_every) {
                 let ledger = &state.keys[rng.gen_range(0..state.keys.len())];
-                self.verify_now(ledger, &mut state.violations, &mut state.failed_reads).await;
+                self.verify_now(ledger, &mut state.violations, &mut state.failed_reads)
+                    .await;
             }
         }
         state
@@ -544,7 +567,9 @@ impl Writer {
     }
 
     fn operations_reached(&self, operations: u64) -> bool {
-        self.config.operations_per_writer_opt.is_some_and(|limit| operations >= limit)
+        self.config
+            .operations_per_writer_opt
+            .is_some_and(|limit| operations >= limit)
     }
 
     fn count(&self, outcome: &Outcome, new_violations: usize) {
@@ -554,7 +579,9 @@ impl Writer {
             Outcome::Reply(_) => &self.progress.acknowledged,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        self.progress.violations.fetch_add(new_violations as u64, Ordering::Relaxed);
+        self.progress
+            .violations
+            .fetch_add(new_violations as u64, Ordering::Relaxed);
     }
 
     async fn verify_now(&mut self, ledger: &KeyLedger, violations: &mut Vec<Violation>, failed_reads: &mut u64) {
@@ -564,7 +591,9 @@ impl Writer {
         };
         let found = ledger.check(&stored);
         self.progress.verified_reads.fetch_add(1, Ordering::Relaxed);
-        self.progress.violations.fetch_add(found.len() as u64, Ordering::Relaxed);
+        self.progress
+            .violations
+            .fetch_add(found.len() as u64, Ordering::Relaxed);
         violations.extend(found);
     }
 }
@@ -612,8 +641,12 @@ impl CheckReport {
             let writes: u64 = found.iter().map(|violation| violation.writes).sum();
             writeln!(out, "{kind:?}: {writes} writes on {} keys", found.len()).expect("write to string");
             for violation in found.iter().take(EXAMPLES_PER_KIND) {
-                writeln!(out, "  {} ({:?}): {}", violation.key, violation.write_kind, violation.detail)
-                    .expect("write to string");
+                writeln!(
+                    out,
+                    "  {} ({:?}): {}",
+                    violation.key, violation.write_kind, violation.detail
+                )
+                .expect("write to string");
             }
         }
         if !self.unverified_keys.is_empty() {
@@ -656,12 +689,22 @@ mod tests {
 
     #[test]
     fn versions_must_reach_the_last_acknowledged_one() {
-        let set = ledger(WriteKind::Set, &[ack(Frame::ok()), ack(Frame::ok()), INDETERMINATE, Outcome::Unsent("io")]);
+        let set = ledger(
+            WriteKind::Set,
+            &[ack(Frame::ok()), ack(Frame::ok()), INDETERMINATE, Outcome::Unsent("io")],
+        );
         assert!(set.check(&bulk(2)).is_empty());
-        assert!(set.check(&bulk(3)).is_empty(), "indeterminate version 3 may have landed");
+        assert!(
+            set.check(&bulk(3)).is_empty(),
+            "indeterminate version 3 may have landed"
+        );
         assert_eq!(kinds(&set.check(&bulk(1))), vec![ViolationKind::Lost]);
         assert_eq!(kinds(&set.check(&Frame::Null)), vec![ViolationKind::Lost]);
-        assert_eq!(kinds(&set.check(&bulk(4))), vec![ViolationKind::Unexpected], "version 4 failed");
+        assert_eq!(
+            kinds(&set.check(&bulk(4))),
+            vec![ViolationKind::Unexpected],
+            "version 4 failed"
+        );
         assert_eq!(kinds(&set.check(&bulk(9))), vec![ViolationKind::Unexpected]);
     }
 
@@ -669,7 +712,12 @@ mod tests {
     fn counters_lie_between_acknowledged_and_attempted() {
         let counter = ledger(
             WriteKind::Incr,
-            &[ack(Frame::Integer(1)), INDETERMINATE, ack(Frame::Integer(3)), Outcome::Reply(Frame::error("ERR x"))],
+            &[
+                ack(Frame::Integer(1)),
+                INDETERMINATE,
+                ack(Frame::Integer(3)),
+                Outcome::Reply(Frame::error("ERR x")),
+            ],
         );
         assert!(counter.check(&bulk(2)).is_empty());
         assert!(counter.check(&bulk(3)).is_empty());
@@ -689,7 +737,10 @@ mod tests {
 
     #[test]
     fn lists_keep_every_acknowledged_push_in_order_once() {
-        let list = ledger(WriteKind::List, &[ack(Frame::Integer(1)), INDETERMINATE, ack(Frame::Integer(2))]);
+        let list = ledger(
+            WriteKind::List,
+            &[ack(Frame::Integer(1)), INDETERMINATE, ack(Frame::Integer(2))],
+        );
         let stored = |numbers: &[u64]| Frame::Array(numbers.iter().map(|&number| bulk(number)).collect());
         assert!(list.check(&stored(&[1, 3])).is_empty());
         assert!(list.check(&stored(&[1, 2, 3])).is_empty());

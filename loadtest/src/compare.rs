@@ -24,7 +24,11 @@ impl std::str::FromStr for CompareTarget {
         let Some((name, addresses)) = text.split_once('=') else {
             return Err(format!("--target wants name=host:port, got {text:?}"));
         };
-        let seeds: Vec<String> = addresses.split(',').filter(|seed| !seed.is_empty()).map(str::to_string).collect();
+        let seeds: Vec<String> = addresses
+            .split(',')
+            .filter(|seed| !seed.is_empty())
+            .map(str::to_string)
+            .collect();
         if name.is_empty() || seeds.is_empty() {
             return Err(format!("--target wants name=host:port, got {text:?}"));
         }
@@ -55,7 +59,12 @@ pub struct CompareReport {
 
 /// Runs `config`'s workload `rounds` times against every target, alternating.
 /// `baseline` names the target ratios are taken against.
-pub fn compare(config: &RunConfig, targets: &[CompareTarget], rounds: usize, baseline: &str) -> anyhow::Result<CompareReport> {
+pub fn compare(
+    config: &RunConfig,
+    targets: &[CompareTarget],
+    rounds: usize,
+    baseline: &str,
+) -> anyhow::Result<CompareReport> {
     anyhow::ensure!(!targets.is_empty(), "give at least one --target");
     anyhow::ensure!(rounds >= 1, "--rounds must be at least 1");
     anyhow::ensure!(
@@ -124,13 +133,21 @@ impl CompareReport {
         )
         .expect("write to string");
         writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|").expect("write to string");
-        let rows = baseline.commands.iter().map(|command| command.command.as_str()).chain(std::iter::once("ALL"));
+        let rows = baseline
+            .commands
+            .iter()
+            .map(|command| command.command.as_str())
+            .chain(std::iter::once("ALL"));
         for command in rows {
             let summary_of = |target: &TargetResult| -> Option<CommandSummary> {
                 if command == "ALL" {
                     return Some(target.total.clone());
                 }
-                target.commands.iter().find(|summary| summary.command == command).cloned()
+                target
+                    .commands
+                    .iter()
+                    .find(|summary| summary.command == command)
+                    .cloned()
             };
             let Some(base) = summary_of(baseline) else { continue };
             for target in &self.targets {

@@ -14,7 +14,11 @@ use starling_loadtest::run::{run, RunConfig};
 use starling_loadtest::workload::{parse_mix, KeyDistribution, ValueSize, WorkloadConfig};
 
 #[derive(Parser)]
-#[command(name = "starling-bench", version, about = "Load generator, lost-write checker and peer comparison for Redis-protocol servers")]
+#[command(
+    name = "starling-bench",
+    version,
+    about = "Load generator, lost-write checker and peer comparison for Redis-protocol servers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

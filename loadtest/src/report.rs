@@ -135,7 +135,12 @@ impl RunReport {
         )
         .expect("write to string");
         if !self.total.error_kinds.is_empty() {
-            let kinds: Vec<String> = self.total.error_kinds.iter().map(|(kind, count)| format!("{kind} {count}")).collect();
+            let kinds: Vec<String> = self
+                .total
+                .error_kinds
+                .iter()
+                .map(|(kind, count)| format!("{kind} {count}"))
+                .collect();
             writeln!(out, "errors by kind: {}", kinds.join(", ")).expect("write to string");
         }
         out

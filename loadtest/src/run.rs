@@ -59,7 +59,10 @@ impl RunConfig {
 
     fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.clients >= 1, "--clients must be at least 1");
-        anyhow::ensure!((1..=100_000).contains(&self.pipeline), "--pipeline must be in 1..=100000");
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.pipeline),
+            "--pipeline must be in 1..=100000"
+        );
         anyhow::ensure!(self.threads >= 1, "--threads must be at least 1");
         anyhow::ensure!(
             self.duration_seconds_opt.is_some() || self.requests_opt.is_some(),
@@ -142,7 +145,9 @@ pub fn run(config: &RunConfig) -> anyhow::Result<RunResult> {
     let elapsed = supervise(config, &control, &threads);
     let mut stats = RunStats::new(&workload.command_names());
     for thread in threads {
-        let thread_stats = thread.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
+        let thread_stats = thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
         stats.merge(&thread_stats);
     }
     Ok(RunResult {
@@ -164,7 +169,11 @@ fn discover(config: &RunConfig) -> anyhow::Result<Topology> {
 
 /// Runs the warm-up, then the measured window with a progress line.
 /// Returns the measured window's length.
-fn supervise(config: &RunConfig, control: &Control, threads: &[std::thread::JoinHandle<anyhow::Result<RunStats>>]) -> Duration {
+fn supervise(
+    config: &RunConfig,
+    control: &Control,
+    threads: &[std::thread::JoinHandle<anyhow::Result<RunStats>>],
+) -> Duration {
     let all_finished = || threads.iter().all(|thread| thread.is_finished());
     let warmup_end = Instant::now() + Duration::from_secs_f64(config.warmup_seconds);
     while Instant::now() < warmup_end && !all_finished() {
@@ -173,7 +182,9 @@ fn supervise(config: &RunConfig, control: &Control, threads: &[std::thread::Join
     control.interval_latency_micros.lock().expect("latency lock").reset();
     control.recording.store(true, Ordering::Release);
     let started = Instant::now();
-    let deadline_opt = config.duration_seconds_opt.map(|seconds| started + Duration::from_secs_f64(seconds));
+    let deadline_opt = config
+        .duration_seconds_opt
+        .map(|seconds| started + Duration::from_secs_f64(seconds));
     let progress = progress_bar(config.show_progress);
     let mut last_tick = (started, 0u64);
     loop {
@@ -206,7 +217,12 @@ fn progress_bar(show: bool) -> ProgressBar {
     bar
 }
 
-fn update_progress(progress: &ProgressBar, control: &Control, last: (Instant, u64), elapsed: Duration) -> (Instant, u64) {
+fn update_progress(
+    progress: &ProgressBar,
+    control: &Control,
+    last: (Instant, u64),
+    elapsed: Duration,
+) -> (Instant, u64) {
     let now = Instant::now();
     let recorded = control.recorded.load(Ordering::Relaxed);
     let rate = (recorded - last.1) as f64 / (now - last.0).as_secs_f64();
@@ -256,12 +272,18 @@ impl ThreadContext {
         let config = &self.config;
         let route_by_slot = self.topology.mode == Mode::Cluster;
         let mut client = Client::new(Arc::clone(&self.topology), config.client_options());
-        let mut generator = Generator::new(Arc::clone(&self.workload), config.seed.wrapping_add(client_index as u64), route_by_slot);
+        let mut generator = Generator::new(
+            Arc::clone(&self.workload),
+            config.seed.wrapping_add(client_index as u64),
+            route_by_slot,
+        );
         let mut requests = vec![Request::default(); config.pipeline];
         let mut command_indices = vec![0usize; config.pipeline];
         let mut outcomes = Vec::with_capacity(config.pipeline);
         let mut stats = RunStats::new(&self.workload.command_names());
-        let mut schedule_opt = config.rate_opt.map(|rate| OpenLoopSchedule::new(rate, config, client_index));
+        let mut schedule_opt = config
+            .rate_opt
+            .map(|rate| OpenLoopSchedule::new(rate, config, client_index));
         let mut counts_at_recording_start_opt: Option<RedirectCounts> = None;
         loop {
             let batch = self.control.claim(config.pipeline);
@@ -276,12 +298,14 @@ impl ThreadContext {
                 None => tokio::time::Instant::now(),
             };
             let was_recording = self.control.recording.load(Ordering::Acquire);
+            if was_recording {
+                counts_at_recording_start_opt.get_or_insert(client.counts);
+            }
             client.execute(&requests[..batch], &mut outcomes).await;
             let latency_micros = intended_start.elapsed().as_micros() as u64;
             if !was_recording || self.control.stopped.load(Ordering::Acquire) {
                 continue;
             }
-            counts_at_recording_start_opt.get_or_insert(client.counts);
             self.record(&mut stats, &command_indices[..batch], &outcomes, latency_micros);
         }
         stats.redirects = counts_since(client.counts, counts_at_recording_start_opt.unwrap_or(client.counts));

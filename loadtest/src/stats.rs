@@ -54,7 +54,9 @@ impl CommandStats {
     }
 
     pub fn merge(&mut self, other: &CommandStats) {
-        self.latency_micros.add(&other.latency_micros).expect("same histogram bounds");
+        self.latency_micros
+            .add(&other.latency_micros)
+            .expect("same histogram bounds");
         self.ok += other.ok;
         for (kind, count) in &other.errors {
             *self.errors.entry(kind.clone()).or_default() += count;

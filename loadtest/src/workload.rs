@@ -83,7 +83,9 @@ impl FromStr for KeyDistribution {
                 Ok(exponent) if exponent > 0.0 && exponent.is_finite() => Ok(KeyDistribution::Zipfian { exponent }),
                 _ => Err(format!("zipfian exponent must be a positive number, got {exponent:?}")),
             },
-            _ => Err(format!("unknown key distribution {text:?} (uniform, zipfian[:s], sequential)")),
+            _ => Err(format!(
+                "unknown key distribution {text:?} (uniform, zipfian[:s], sequential)"
+            )),
         }
     }
 }
@@ -99,7 +101,11 @@ impl FromStr for ValueSize {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let parse = |part: &str| part.trim().parse::<usize>().map_err(|_| format!("bad value size {text:?}"));
+        let parse = |part: &str| {
+            part.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("bad value size {text:?}"))
+        };
         let (min_bytes, max_bytes) = match text.split_once('-') {
             Some((low, high)) => (parse(low)?, parse(high)?),
             None => (parse(text)?, parse(text)?),
@@ -167,7 +173,7 @@ fn parse_argument(word: &str) -> Vec<Part> {
             break;
         };
         if at > 0 {
-            parts.push(Part::Literal(rest[..at].as_bytes().to_vec()));
+            parts.push(Part::Literal(rest.as_bytes()[..at].to_vec()));
         }
         parts.push(part.clone());
         rest = &rest[at + marker.len()..];
@@ -180,13 +186,19 @@ pub fn parse_mix(text: &str) -> Result<Vec<(String, u32)>, String> {
     let mut mix = Vec::new();
     for entry in text.split(',').filter(|entry| !entry.is_empty()) {
         let (name, weight) = match entry.split_once('=') {
-            Some((name, weight)) => (name, weight.parse::<u32>().map_err(|_| format!("bad weight in {entry:?}"))?),
+            Some((name, weight)) => (
+                name,
+                weight.parse::<u32>().map_err(|_| format!("bad weight in {entry:?}"))?,
+            ),
             None => (entry, 1),
         };
         let name = name.trim().to_ascii_lowercase();
         if !BUILT_IN_COMMANDS.iter().any(|(built_in, _)| *built_in == name) {
             let known: Vec<&str> = BUILT_IN_COMMANDS.iter().map(|(name, _)| *name).collect();
-            return Err(format!("unknown command {name:?} in --mix (known: {})", known.join(", ")));
+            return Err(format!(
+                "unknown command {name:?} in --mix (known: {})",
+                known.join(", ")
+            ));
         }
         if weight > 0 {
             mix.push((name, weight));
@@ -306,7 +318,9 @@ impl Generator {
     /// Writes the next request into `request`; returns its command index.
     pub fn fill(&mut self, request: &mut Request) -> usize {
         let workload = Arc::clone(&self.workload);
-        let pick = self.rng.gen_range(0..*workload.weight_bounds.last().expect("non-empty"));
+        let pick = self
+            .rng
+            .gen_range(0..*workload.weight_bounds.last().expect("non-empty"));
         let command_index = workload.weight_bounds.partition_point(|&bound| bound <= pick);
         let template = &workload.templates[command_index];
         let key_index = self.next_key_index();
@@ -406,7 +420,11 @@ mod tests {
 
     #[test]
     fn templates_expand_placeholders_and_route_by_the_key() {
-        let workload = workload(&[("x", "HSET h:{__key__} f__field__ __value__", 1)], KeyDistribution::Sequential, 100);
+        let workload = workload(
+            &[("x", "HSET h:{__key__} f__field__ __value__", 1)],
+            KeyDistribution::Sequential,
+            100,
+        );
         let mut generator = Generator::new(workload, 1, true);
         let mut request = Request::default();
         assert_eq!(generator.fill(&mut request), 0);
@@ -425,8 +443,12 @@ mod tests {
         let mut request = Request::default();
         Generator::new(workload(&[("ping", "PING", 1)], KeyDistribution::Uniform, 5), 1, true).fill(&mut request);
         assert_eq!(request.slot_opt, None);
-        Generator::new(workload(&[("get", "GET k__key__", 1)], KeyDistribution::Uniform, 5), 1, false)
-            .fill(&mut request);
+        Generator::new(
+            workload(&[("get", "GET k__key__", 1)], KeyDistribution::Uniform, 5),
+            1,
+            false,
+        )
+        .fill(&mut request);
         assert_eq!(request.slot_opt, None);
     }
 
@@ -441,7 +463,11 @@ mod tests {
 
     #[test]
     fn zipfian_keys_favour_low_indices_and_stay_in_range() {
-        let workload = workload(&[("get", "GET __key__", 1)], KeyDistribution::Zipfian { exponent: 1.2 }, 1000);
+        let workload = workload(
+            &[("get", "GET __key__", 1)],
+            KeyDistribution::Zipfian { exponent: 1.2 },
+            1000,
+        );
         let mut generator = Generator::new(workload, 3, false);
         let draws: Vec<u64> = (0..20_000).map(|_| generator.next_key_index()).collect();
         assert!(draws.iter().all(|&key| key < 1000));

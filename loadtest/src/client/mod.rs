@@ -31,8 +31,9 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// Sends of one request, the first included, before its last redirect is its outcome.
     pub max_attempts: u32,
-    /// The pause before retry `n` is `n * retry_backoff`.
+    /// The pause before retry `n` is `n * retry_backoff`, at most `retry_pause_max`.
     pub retry_backoff: Duration,
+    pub retry_pause_max: Duration,
 }
 
 impl Default for ClientOptions {
@@ -41,6 +42,7 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(5),
             max_attempts: 10,
             retry_backoff: Duration::from_millis(20),
+            retry_pause_max: Duration::from_millis(200),
         }
     }
 }
@@ -172,7 +174,7 @@ impl Client {
                 break;
             }
             if back_off && attempt < self.options.max_attempts {
-                tokio::time::sleep(self.options.retry_backoff * attempt).await;
+                tokio::time::sleep((self.options.retry_backoff * attempt).min(self.options.retry_pause_max)).await;
                 self.pick_up_new_table();
                 for dispatch in pending.iter_mut().filter(|dispatch| !dispatch.asking) {
                     dispatch.pool_index = self.pool_index_for(requests[dispatch.request].slot_opt);
@@ -455,7 +457,10 @@ mod tests {
             classify(&error("TRYAGAIN Multiple keys request during rehashing of slot"), "h"),
             Redirect::Retry
         ));
-        assert!(matches!(classify(&error("CLUSTERDOWN The cluster is down"), "h"), Redirect::Retry));
+        assert!(matches!(
+            classify(&error("CLUSTERDOWN The cluster is down"), "h"),
+            Redirect::Retry
+        ));
         assert!(matches!(classify(&error("ERR wrong"), "h"), Redirect::None));
         assert!(matches!(classify(&error("MOVED nonsense"), "h"), Redirect::None));
         assert!(matches!(classify(&Frame::Integer(1), "h"), Redirect::None));

@@ -97,7 +97,11 @@ fn parse_slot_range(range: &Frame, seed_host: &str) -> Result<(u16, u16, String)
     if !valid_slot(*start) || !valid_slot(*end) || start > end {
         return Err(malformed());
     }
-    let host = if host.is_empty() || host == "?" { seed_host } else { host };
+    let host = if host.is_empty() || host == "?" {
+        seed_host
+    } else {
+        host
+    };
     Ok((*start as u16, *end as u16, format!("{host}:{port}")))
 }
 
@@ -164,7 +168,12 @@ impl Topology {
                 None => (Mode::Standalone, SlotTable::single(&seeds[0])),
             },
         };
-        Ok(Topology {
+        Ok(Topology::with_table(mode, seeds, table, timeout))
+    }
+
+    /// A topology that starts from a given table (refreshes still ask `seeds`).
+    pub fn with_table(mode: Mode, seeds: &[String], table: SlotTable, timeout: Duration) -> Topology {
+        Topology {
             mode,
             seeds: seeds.to_vec(),
             table: RwLock::new(Arc::new(table)),
@@ -172,7 +181,7 @@ impl Topology {
             refreshing: AtomicBool::new(false),
             timeout,
             refreshes: AtomicU64::new(0),
-        })
+        }
     }
 
     pub fn generation(&self) -> u64 {
