@@ -14,51 +14,6 @@ work=$(mktemp -d)
 results=$work/results
 trap 'kill $(jobs -p) 2>/dev/null || true; sleep 0.5; rm -rf "$work"' EXIT
 
-start_node() { # kind port dir
-  local kind=$1 port=$2 dir=$3
-  mkdir -p "$dir"
-  if [ "$kind" = starling ]; then
-    "$STARLING_BIN" --port "$port" --shards 1 --cluster-enabled yes --dir "$dir" --loglevel warning >/dev/null 2>&1 &
-  else
-    (cd "$dir" && exec redis-server --port "$port" --cluster-enabled yes --cluster-config-file nodes.conf \
-      --save '' --appendonly no --logfile /dev/null >/dev/null 2>&1) &
-  fi
-}
-
-now_ms() { date +%s%3N; }
-
-# A free port p below 55536 whose cluster bus port p+10000 is free too
-# (Redis requires both; Starling uses p+10000 for UDP gossip).
-free_cluster_port() {
-  python3 -c '
-import random, socket
-while True:
-    port = random.randint(20000, 55000)
-    try:
-        for candidate, kind in ((port, socket.SOCK_STREAM), (port + 10000, socket.SOCK_STREAM), (port + 10000, socket.SOCK_DGRAM)):
-            s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", candidate)); s.close()
-        print(port); break
-    except OSError:
-        continue
-'
-}
-
-# Waits until every port in "$@" lists $expected nodes with cluster_state:ok.
-wait_converged() {
-  local expected=$1; shift
-  for _ in $(seq 1 2000); do
-    local all=1
-    for port in "$@"; do
-      local info; info=$(redis-cli -p "$port" CLUSTER INFO 2>/dev/null | tr -d '\r')
-      echo "$info" | grep -q "cluster_known_nodes:$expected" || all=0
-      echo "$info" | grep -q "cluster_state:ok" || all=0
-    done
-    [ $all = 1 ] && return 0
-    sleep 0.01
-  done
-  echo "cluster on $* did not converge" >&2; return 1
-}
-
 run_cluster() { # kind
   local kind=$1 ports=() port
   for i in 1 2 3 4; do ports+=("$(free_cluster_port)"); done
