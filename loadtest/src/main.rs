@@ -198,6 +198,9 @@ struct CheckArgs {
     key_prefix: Option<String>,
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
     timeout: Duration,
+    /// Sends of one write before a redirect, refusal or CLUSTERDOWN is its (failed) outcome.
+    #[arg(long, default_value_t = 30)]
+    max_attempts: u32,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     #[arg(long)]
@@ -242,6 +245,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     config.verify_every = args.verify_every;
     config.max_list_length = args.max_list_length;
     config.timeout = args.timeout;
+    config.max_attempts = args.max_attempts.max(1);
     config.seed = args.seed;
     if let Some(prefix) = args.key_prefix {
         config.key_prefix = prefix;
