@@ -26,7 +26,9 @@ if [ "${1:-}" = --starling ]; then with_starling=1; shift; fi
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# Starts a 3-node cluster of $1 (redis|starling) and prints its seed list.
+# Starts a 3-node cluster of $1 (redis|starling) and sets $cluster_seeds.
+# It runs in this shell (not in a command substitution) so that the nodes
+# are this shell's jobs and the exit trap stops them.
 start_cluster() {
   local kind=$1 ports=() addresses=()
   for i in 0 1 2; do
@@ -37,19 +39,21 @@ start_cluster() {
   done
   redis-cli --cluster create "${addresses[@]}" --cluster-yes >/dev/null
   wait_converged 3 "${ports[@]}"
-  (IFS=,; echo "${addresses[*]}")
+  cluster_seeds=$(IFS=,; echo "${addresses[*]}")
 }
 
 port=$(free_port); start_redis "$port" >/dev/null; wait_for_ping "$port"
 export REDIS_STANDALONE=127.0.0.1:$port
-export REDIS_CLUSTER; REDIS_CLUSTER=$(start_cluster redis)
+start_cluster redis
+export REDIS_CLUSTER=$cluster_seeds
 echo "REDIS_STANDALONE=$REDIS_STANDALONE"
 echo "REDIS_CLUSTER=$REDIS_CLUSTER"
 if [ $with_starling = 1 ]; then
   [ -x "$STARLING_BIN" ] || { echo "build $STARLING_BIN first: cargo build --release -p starling-node" >&2; exit 1; }
   port=$(free_port); start_starling "$port" "$(nproc)" >/dev/null; wait_for_ping "$port"
   export STARLING_STANDALONE=127.0.0.1:$port
-  export STARLING_CLUSTER; STARLING_CLUSTER=$(start_cluster starling)
+  start_cluster starling
+  export STARLING_CLUSTER=$cluster_seeds
   echo "STARLING_STANDALONE=$STARLING_STANDALONE"
   echo "STARLING_CLUSTER=$STARLING_CLUSTER"
 fi
