@@ -28,7 +28,7 @@ pub struct CommandSummary {
     pub ops_per_second: f64,
     pub latency: LatencySummary,
     pub error_kinds: BTreeMap<String, u64>,
-    /// MOVED and ASK replies this command's requests met (all followed).
+    /// MOVED and ASK replies this command's requests followed.
     pub redirects: u64,
 }
 
@@ -36,7 +36,6 @@ impl CommandSummary {
     pub fn new(stats: &CommandStats, elapsed_seconds: f64) -> CommandSummary {
         let histogram = &stats.latency_micros;
         let millis = |micros: u64| micros as f64 / 1000.0;
-        let redirects = ["MOVED", "ASK"].iter().filter_map(|kind| stats.errors.get(*kind)).sum();
         CommandSummary {
             command: stats.name.clone(),
             requests: stats.total(),
@@ -56,7 +55,7 @@ impl CommandSummary {
                 mean_ms: histogram.mean() / 1000.0,
             },
             error_kinds: stats.errors.clone(),
-            redirects,
+            redirects: stats.redirects,
         }
     }
 }
@@ -99,15 +98,15 @@ impl RunReport {
     pub fn table(&self) -> String {
         let mut out = String::new();
         let header = format!(
-            "{:<12} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "command", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
+            "{:<12} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "command", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "redirects"
         );
         writeln!(out, "{header}").expect("write to string");
         writeln!(out, "{}", "-".repeat(header.len())).expect("write to string");
         for line in self.commands.iter().chain(std::iter::once(&self.total)) {
             writeln!(
                 out,
-                "{:<12} {:>12.0} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9}",
+                "{:<12} {:>12.0} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9} {:>9}",
                 line.command,
                 line.ops_per_second,
                 line.latency.p50_ms,
@@ -115,7 +114,8 @@ impl RunReport {
                 line.latency.p99_ms,
                 line.latency.p999_ms,
                 line.latency.max_ms,
-                line.errors
+                line.errors,
+                line.redirects
             )
             .expect("write to string");
         }
@@ -155,16 +155,16 @@ mod tests {
     use crate::client::Outcome;
 
     #[test]
-    fn summaries_convert_microseconds_and_count_redirect_errors() {
+    fn summaries_convert_microseconds_and_count_redirects() {
         let mut stats = CommandStats::new("GET");
         for latency in [1000, 2000, 3000, 4000] {
-            stats.record(&Outcome::Reply(Frame::Null), latency);
+            stats.record(&Outcome::Reply(Frame::Null), 1, latency);
         }
-        stats.record(&Outcome::Reply(Frame::error("MOVED 1 h:2")), 5000);
+        stats.record(&Outcome::Reply(Frame::error("MOVED 1 h:2")), 0, 5000);
         let summary = CommandSummary::new(&stats, 2.0);
         assert_eq!(summary.requests, 5);
         assert_eq!(summary.errors, 1);
-        assert_eq!(summary.redirects, 1);
+        assert_eq!(summary.redirects, 4);
         assert_eq!(summary.ops_per_second, 2.5);
         assert!((summary.latency.p50_ms - 3.0).abs() < 0.01, "{:?}", summary.latency);
         assert!((summary.latency.max_ms - 5.0).abs() < 0.01);

@@ -120,14 +120,17 @@ pub fn run(config: &RunConfig) -> anyhow::Result<RunResult> {
     config.validate()?;
     let workload = Arc::new(Workload::new(config.workload.clone()).map_err(anyhow::Error::msg)?);
     let topology = Arc::new(discover(config)?);
+    // Without a warm-up every request counts, the very first batches included.
+    let record_from_start = config.warmup_seconds <= 0.0;
     let control = Arc::new(Control {
-        recording: AtomicBool::new(false),
+        recording: AtomicBool::new(record_from_start),
         stopped: AtomicBool::new(false),
         remaining_requests_opt: config.requests_opt.map(|requests| AtomicI64::new(requests as i64)),
         recorded: AtomicU64::new(0),
         errors: AtomicU64::new(0),
         interval_latency_micros: Mutex::new(new_histogram()),
     });
+    let spawned = Instant::now();
     let threads: Vec<_> = (0..config.threads)
         .map(|thread_index| {
             let client_indices: Vec<usize> = (thread_index..config.clients).step_by(config.threads).collect();
@@ -142,7 +145,7 @@ pub fn run(config: &RunConfig) -> anyhow::Result<RunResult> {
                 .spawn(move || context.run_clients(client_indices))
         })
         .collect::<Result<_, _>>()?;
-    let elapsed = supervise(config, &control, &threads);
+    let elapsed = supervise(config, &control, &threads, spawned);
     let mut stats = RunStats::new(&workload.command_names());
     for thread in threads {
         let thread_stats = thread
@@ -173,15 +176,20 @@ fn supervise(
     config: &RunConfig,
     control: &Control,
     threads: &[std::thread::JoinHandle<anyhow::Result<RunStats>>],
+    spawned: Instant,
 ) -> Duration {
     let all_finished = || threads.iter().all(|thread| thread.is_finished());
-    let warmup_end = Instant::now() + Duration::from_secs_f64(config.warmup_seconds);
-    while Instant::now() < warmup_end && !all_finished() {
-        std::thread::sleep(Duration::from_millis(10).min(warmup_end.saturating_duration_since(Instant::now())));
-    }
-    control.interval_latency_micros.lock().expect("latency lock").reset();
-    control.recording.store(true, Ordering::Release);
-    let started = Instant::now();
+    let started = if control.recording.load(Ordering::Acquire) {
+        spawned
+    } else {
+        let warmup_end = spawned + Duration::from_secs_f64(config.warmup_seconds);
+        while Instant::now() < warmup_end && !all_finished() {
+            std::thread::sleep(Duration::from_millis(10).min(warmup_end.saturating_duration_since(Instant::now())));
+        }
+        control.interval_latency_micros.lock().expect("latency lock").reset();
+        control.recording.store(true, Ordering::Release);
+        Instant::now()
+    };
     let deadline_opt = config
         .duration_seconds_opt
         .map(|seconds| started + Duration::from_secs_f64(seconds));
@@ -306,16 +314,29 @@ impl ThreadContext {
             if !was_recording || self.control.stopped.load(Ordering::Acquire) {
                 continue;
             }
-            self.record(&mut stats, &command_indices[..batch], &outcomes, latency_micros);
+            self.record(
+                &mut stats,
+                &command_indices[..batch],
+                &outcomes,
+                client.request_redirects(),
+                latency_micros,
+            );
         }
         stats.redirects = counts_since(client.counts, counts_at_recording_start_opt.unwrap_or(client.counts));
         stats
     }
 
-    fn record(&self, stats: &mut RunStats, command_indices: &[usize], outcomes: &[Outcome], latency_micros: u64) {
+    fn record(
+        &self,
+        stats: &mut RunStats,
+        command_indices: &[usize],
+        outcomes: &[Outcome],
+        redirects: &[u32],
+        latency_micros: u64,
+    ) {
         let mut errors = 0;
-        for (command_index, outcome) in command_indices.iter().zip(outcomes) {
-            stats.commands[*command_index].record(outcome, latency_micros);
+        for ((command_index, outcome), redirects) in command_indices.iter().zip(outcomes).zip(redirects) {
+            stats.commands[*command_index].record(outcome, *redirects, latency_micros);
             errors += u64::from(error_kind(outcome).is_some());
         }
         let batch = outcomes.len() as u64;

@@ -24,6 +24,8 @@ pub struct CommandStats {
     pub ok: u64,
     /// Error replies and transport failures, by kind (`ERR`, `WRONGTYPE`, `MOVED`, `timeout`...).
     pub errors: BTreeMap<String, u64>,
+    /// MOVED and ASK replies followed on the way to the outcome.
+    pub redirects: u64,
 }
 
 impl CommandStats {
@@ -33,6 +35,7 @@ impl CommandStats {
             latency_micros: new_histogram(),
             ok: 0,
             errors: BTreeMap::new(),
+            redirects: 0,
         }
     }
 
@@ -45,8 +48,9 @@ impl CommandStats {
         self.ok + self.error_count()
     }
 
-    pub fn record(&mut self, outcome: &Outcome, latency_micros: u64) {
+    pub fn record(&mut self, outcome: &Outcome, redirects: u32, latency_micros: u64) {
         self.latency_micros.saturating_record(latency_micros.max(1));
+        self.redirects += u64::from(redirects);
         match error_kind(outcome) {
             None => self.ok += 1,
             Some(kind) => *self.errors.entry(kind).or_default() += 1,
@@ -58,6 +62,7 @@ impl CommandStats {
             .add(&other.latency_micros)
             .expect("same histogram bounds");
         self.ok += other.ok;
+        self.redirects += other.redirects;
         for (kind, count) in &other.errors {
             *self.errors.entry(kind.clone()).or_default() += count;
         }
@@ -119,11 +124,15 @@ mod tests {
     #[test]
     fn outcomes_are_counted_by_kind() {
         let mut stats = CommandStats::new("GET");
-        stats.record(&Outcome::Reply(Frame::Null), 100);
-        stats.record(&Outcome::Reply(Frame::Error(Bytes::from_static(b"MOVED 1 h:1"))), 200);
-        stats.record(&Outcome::Reply(Frame::Error(Bytes::from_static(b"ERR x"))), 300);
-        stats.record(&Outcome::Indeterminate("timeout"), 400);
-        stats.record(&Outcome::Unsent("io"), 0);
+        stats.record(&Outcome::Reply(Frame::Null), 2, 100);
+        stats.record(
+            &Outcome::Reply(Frame::Error(Bytes::from_static(b"MOVED 1 h:1"))),
+            0,
+            200,
+        );
+        stats.record(&Outcome::Reply(Frame::Error(Bytes::from_static(b"ERR x"))), 0, 300);
+        stats.record(&Outcome::Indeterminate("timeout"), 0, 400);
+        stats.record(&Outcome::Unsent("io"), 0, 0);
         assert_eq!(stats.ok, 1);
         assert_eq!(stats.total(), 5);
         assert_eq!(stats.errors["MOVED"], 1);
@@ -132,6 +141,7 @@ mod tests {
         assert_eq!(stats.errors["unsent:io"], 1);
         assert_eq!(stats.latency_micros.len(), 5);
         assert_eq!(stats.latency_micros.max(), 400);
+        assert_eq!(stats.redirects, 2);
     }
 
     #[test]
@@ -139,11 +149,12 @@ mod tests {
         let names = vec!["GET".to_string(), "SET".to_string()];
         let mut total = RunStats::new(&names);
         let mut part = RunStats::new(&names);
-        part.commands[1].record(&Outcome::Reply(Frame::ok()), 50);
+        part.commands[1].record(&Outcome::Reply(Frame::ok()), 1, 50);
         part.redirects.moved = 2;
         total.merge(&part);
         total.merge(&part);
         assert_eq!(total.commands[1].ok, 2);
+        assert_eq!(total.commands[1].redirects, 2);
         assert_eq!(total.redirects.moved, 4);
         assert_eq!(total.combined().total(), 2);
     }

@@ -66,6 +66,7 @@ fn a_cluster_run_routes_every_key_to_its_owner() {
     assert_eq!(all.error_count(), 0, "{:?}", all.errors);
     assert_eq!(result.stats.redirects.moved, 0, "no MOVED once the topology is loaded");
     assert_eq!(result.stats.redirects.ask, 0);
+    assert_eq!(all.redirects, 0);
     // The writes are spread over all three nodes, and every INCR landed.
     let incr_ok = result
         .stats
@@ -117,6 +118,14 @@ async fn a_stale_table_is_corrected_by_following_moved() {
     );
     let moved = client.counts.moved;
     assert!(moved > 50, "two thirds of the keys live elsewhere: {moved}");
+    assert_eq!(
+        client
+            .request_redirects()
+            .iter()
+            .map(|&count| u64::from(count))
+            .sum::<u64>(),
+        moved
+    );
     wait_until(Duration::from_secs(10), "a full topology refresh", || {
         topology.refresh_count() >= 1
     });

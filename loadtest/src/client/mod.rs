@@ -124,6 +124,8 @@ pub struct Client {
     table_to_pool: Vec<usize>,
     options: ClientOptions,
     pub counts: RedirectCounts,
+    /// MOVED and ASK replies each request of the last batch followed.
+    request_redirects: Vec<u32>,
     pending: Vec<Dispatch>,
     retries: Vec<Dispatch>,
 }
@@ -138,11 +140,17 @@ impl Client {
             table_to_pool: Vec::new(),
             options,
             counts: RedirectCounts::default(),
+            request_redirects: Vec::new(),
             pending: Vec::new(),
             retries: Vec::new(),
         };
         client.map_table_to_pool();
         client
+    }
+
+    /// How many MOVED and ASK replies each request of the last batch followed.
+    pub fn request_redirects(&self) -> &[u32] {
+        &self.request_redirects
     }
 
     pub fn topology(&self) -> &Arc<Topology> {
@@ -154,6 +162,8 @@ impl Client {
         self.pick_up_new_table();
         outcomes.clear();
         outcomes.resize(requests.len(), Outcome::Unsent("no attempt"));
+        self.request_redirects.clear();
+        self.request_redirects.resize(requests.len(), 0);
         let mut pending = std::mem::take(&mut self.pending);
         pending.clear();
         for (request_index, request) in requests.iter().enumerate() {
@@ -309,6 +319,7 @@ impl Client {
             Redirect::None => false,
             Redirect::Moved { slot, address } => {
                 self.counts.moved += 1;
+                self.request_redirects[dispatch.request] += 1;
                 let table = Arc::make_mut(&mut self.table);
                 let node_index = table.node_index(&address);
                 table.slot_nodes[usize::from(slot)] = node_index;
@@ -323,6 +334,7 @@ impl Client {
             }
             Redirect::Ask { address } => {
                 self.counts.ask += 1;
+                self.request_redirects[dispatch.request] += 1;
                 retries.push(Dispatch {
                     pool_index: self.pool_entry(&address),
                     asking: true,
