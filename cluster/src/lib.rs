@@ -14,6 +14,8 @@
 //!   and config-epoch collision handling.
 //! - `membership`: chitchat gossip: what each node publishes, failure
 //!   detection, and the refresh loop that derives a new view on change.
+//! - `rebalance`: the planner of the fewest slot moves toward weighted
+//!   shares of slots, keys or memory.
 //! - `view`: `ClusterView`, the immutable snapshot of nodes, health and slot map.
 //! - `transport`: `UdpGossipTransport`, chitchat's UDP transport bound before
 //!   gossip starts (so port 0 works) and counting messages.
@@ -21,6 +23,7 @@
 pub mod claims;
 pub mod membership;
 pub mod node_id;
+pub mod rebalance;
 pub mod slot_map;
 pub mod slots;
 pub mod transport;
