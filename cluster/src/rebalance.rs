@@ -121,8 +121,8 @@ pub fn plan(
     Ok(moves
         .into_iter()
         .map(|((donor, receiver), (slots, cost))| PlannedMove {
-            source: nodes[donor].node.clone(),
-            target: nodes[receiver].node.clone(),
+            source: nodes[donor].node,
+            target: nodes[receiver].node,
             slots,
             cost,
         })
