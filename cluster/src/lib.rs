@@ -14,6 +14,8 @@
 //!   and config-epoch collision handling.
 //! - `membership`: chitchat gossip: what each node publishes, failure
 //!   detection, and the refresh loop that derives a new view on change.
+//! - `handoff`: the two-phase ownership handoff of a native slot migration,
+//!   as sans-IO state machines for the source and the target.
 //! - `rebalance`: the planner of the fewest slot moves toward weighted
 //!   shares of slots, keys or memory.
 //! - `view`: `ClusterView`, the immutable snapshot of nodes, health and slot map.
@@ -21,6 +23,7 @@
 //!   gossip starts (so port 0 works) and counting messages.
 
 pub mod claims;
+pub mod handoff;
 pub mod membership;
 pub mod node_id;
 pub mod rebalance;
