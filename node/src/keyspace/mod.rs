@@ -5,7 +5,9 @@
 //!   shard_index`); `table` asserts it on every access;
 //! - a record has `FLAG_HAS_EXPIRE` exactly when its slot's expiry table has an
 //!   entry for its key;
-//! - `key_count` is the sum of the slot tables' lengths.
+//! - `key_count` is the sum of the slot tables' lengths;
+//! - while a slot migrates out, every key written through this API is in
+//!   its table's dirty set (`mark_dirty`), so `migration.rs` can resend it.
 //!
 //! Keys expire lazily (every lookup checks the deadline) and actively
 //! (`active_expire_cycle`, called by the shard on a timer with a time budget).
@@ -15,11 +17,13 @@ pub mod dump;
 pub mod hash;
 pub mod hyperloglog;
 pub mod list;
+pub mod migration;
 pub mod record;
 pub mod set;
 pub mod small_bytes;
 pub mod sorted_set;
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use starling_protocol::{key_slot, SLOT_COUNT};
@@ -32,6 +36,19 @@ pub use small_bytes::SmallBytes;
 pub struct SlotTable {
     records: Dict<Record>,
     expires: Dict<ExpireEntry>,
+    /// While the slot migrates out: the keys written since they were last
+    /// sent (see `migration.rs`). `None` the rest of the time.
+    dirty_opt: Option<HashSet<SmallBytes>>,
+}
+
+impl SlotTable {
+    fn mark_dirty(&mut self, key: &[u8]) {
+        if let Some(dirty) = &mut self.dirty_opt {
+            if !dirty.contains(key) {
+                dirty.insert(SmallBytes::from_slice(key));
+            }
+        }
+    }
 }
 
 /// Counters reported by INFO stats and keyspace.
@@ -145,6 +162,10 @@ impl Keyspace {
     fn lookup(&mut self, key: &[u8], now_ms: u64, count_hit: bool) -> Option<&mut Record> {
         let index = self.local_index(key_slot(key));
         let table = &mut self.slots[index];
+        if !count_hit {
+            // A lookup for writing: the caller may change the value.
+            table.mark_dirty(key);
+        }
         let expires = &table.expires;
         let is_due =
             |record: &Record| record.has_expire() && expires.get(key).is_some_and(|entry| entry.at_ms <= now_ms);
@@ -228,6 +249,7 @@ impl Keyspace {
         let slot = key_slot(key);
         let record = Record::new(SmallBytes::from_slice(key), value, (now_ms / 1000) as u32);
         let table = self.table_mut(slot);
+        table.mark_dirty(key);
         let replaced = table.records.insert(record);
         match &replaced {
             None => self.key_count += 1,
@@ -251,7 +273,9 @@ impl Keyspace {
         self.remove(&key);
         record.flags &= !FLAG_HAS_EXPIRE;
         let slot = key_slot(&key);
-        self.table_mut(slot).records.insert(record);
+        let table = self.table_mut(slot);
+        table.mark_dirty(&key);
+        table.records.insert(record);
         self.key_count += 1;
         if let Some(at_ms) = expire_at_ms {
             self.set_expire(&key, at_ms);
@@ -262,6 +286,7 @@ impl Keyspace {
     pub fn remove(&mut self, key: &[u8]) -> Option<(Record, Option<u64>)> {
         let slot = key_slot(key);
         let table = self.table_mut(slot);
+        table.mark_dirty(key);
         let record = table.records.remove(key)?;
         let expire_at_ms = if record.has_expire() {
             let entry = table.expires.remove(key);
@@ -284,6 +309,7 @@ impl Keyspace {
     pub fn set_expire(&mut self, key: &[u8], at_ms: u64) -> bool {
         let slot = key_slot(key);
         let table = self.table_mut(slot);
+        table.mark_dirty(key);
         let Some(record) = table.records.get_mut(key) else {
             return false;
         };
@@ -301,6 +327,7 @@ impl Keyspace {
     pub fn persist(&mut self, key: &[u8]) -> bool {
         let slot = key_slot(key);
         let table = self.table_mut(slot);
+        table.mark_dirty(key);
         let Some(record) = table.records.get_mut(key) else {
             return false;
         };
@@ -316,6 +343,9 @@ impl Keyspace {
     /// Drops every key of this shard.
     pub fn flush(&mut self) {
         for table in &mut self.slots {
+            if let Some(dirty) = &mut table.dirty_opt {
+                dirty.extend(table.records.iter().map(|record| record.key.clone()));
+            }
             table.records.clear();
             table.expires.clear();
         }
