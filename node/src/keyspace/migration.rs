@@ -453,10 +453,10 @@ impl SlotImport {
 fn install(keyspace: &mut Keyspace, key: &[u8], value: Value, expire_at_ms: Option<u64>, now_ms: u64) {
     let empty = match &value {
         Value::String(_) => false,
-        Value::List(list) => list.len() == 0,
+        Value::List(list) => list.is_empty(),
         Value::Hash(hash) => hash.is_empty(),
-        Value::Set(set) => set.len() == 0,
-        Value::SortedSet(sorted_set) => sorted_set.len() == 0,
+        Value::Set(set) => set.is_empty(),
+        Value::SortedSet(sorted_set) => sorted_set.is_empty(),
     };
     if empty {
         // Redis never stores an empty collection: the key is gone.
