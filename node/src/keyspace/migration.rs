@@ -469,8 +469,8 @@ fn install(keyspace: &mut Keyspace, key: &[u8], value: Value, expire_at_ms: Opti
 
 fn empty_value_for(elements: &PartElements) -> Value {
     match elements {
-        PartElements::List(_) => Value::List(Box::new(ListValue::new())),
-        PartElements::Hash(_) => Value::Hash(Box::new(HashValue::new())),
+        PartElements::List(_) => Value::List(Box::default()),
+        PartElements::Hash(_) => Value::Hash(Box::default()),
         PartElements::Set(_) => Value::Set(Box::new(SetValue::new_listpack())),
         PartElements::SortedSet(_) => Value::SortedSet(Box::default()),
     }
