@@ -24,8 +24,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::dump;
-use super::hash::{HashValue, ListpackLimits as HashLimits};
-use super::list::{ListEnd, ListLimits, ListValue};
+use super::hash::ListpackLimits as HashLimits;
+use super::list::{ListEnd, ListLimits};
 use super::record::{Record, Value};
 use super::set::{SetLimits, SetValue};
 use super::small_bytes::SmallBytes;
@@ -507,7 +507,8 @@ fn add_elements(value: &mut Value, elements: PartElements, limits: &CollectionLi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyspace::list::ListLimits;
+    use crate::keyspace::hash::HashValue;
+    use crate::keyspace::list::{ListLimits, ListValue};
     use crate::keyspace::sorted_set::SortedSetValue;
 
     const LIMITS: CollectionLimits = CollectionLimits {
