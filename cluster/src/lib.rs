@@ -12,6 +12,8 @@
 //!   text form nodes publish (ranges, or a bitmap when fragmented).
 //! - `slot_map`: `SlotClaim` and `SlotMap::derive`, the highest-epoch-wins rule,
 //!   and config-epoch collision handling.
+//! - `slot_marks`: `SlotMarks`, the slots this node is migrating or importing
+//!   (CLUSTER SETSLOT MIGRATING / IMPORTING), never gossiped.
 //! - `membership`: chitchat gossip: what each node publishes, failure
 //!   detection, and the refresh loop that derives a new view on change.
 //! - `view`: `ClusterView`, the immutable snapshot of nodes, health and slot map.
@@ -22,6 +24,7 @@ pub mod claims;
 pub mod membership;
 pub mod node_id;
 pub mod slot_map;
+pub mod slot_marks;
 pub mod slots;
 pub mod transport;
 pub mod view;
@@ -30,6 +33,7 @@ pub use claims::{ClaimError, LocalClaims, Observed, SlotChange};
 pub use membership::{Membership, MembershipConfig, MembershipError};
 pub use node_id::NodeId;
 pub use slot_map::{resolve_epoch_collision, SlotClaim, SlotMap, SlotOwner};
+pub use slot_marks::{SlotMark, SlotMarks};
 pub use slots::{parse_range, SlotRange, SlotSet, SLOT_COUNT};
 pub use transport::{GossipCounters, UdpGossipTransport};
 pub use view::{ClusterView, Endpoint, Health, NodeView, Role};
