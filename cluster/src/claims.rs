@@ -33,6 +33,12 @@ pub enum ClaimError {
     OtherNodesKnown,
     #[error("Node config epoch is already non-zero")]
     ConfigEpochAlreadySet,
+    #[error("I'm not the owner of hash slot {0}")]
+    NotOwner(u16),
+    #[error("I'm already the owner of hash slot {0}")]
+    AlreadyOwner(u16),
+    #[error("Can't assign hashslot {0} to a different node while I still hold keys for this hash slot.")]
+    KeysStillHeld(u16),
 }
 
 /// Whether a slot change adds or deletes slots.
@@ -185,6 +191,40 @@ impl LocalClaims {
         true
     }
 
+    /// CLUSTER SETSLOT <slot> NODE <node>, Redis's rules in the derived
+    /// slot map:
+    /// - a node that serves the slot (`serving`) and still holds keys of it
+    ///   refuses to give it to another node;
+    /// - given to another node, the slot is no longer claimed here, so that
+    ///   the new owner's claim wins everywhere and this node can never
+    ///   serve it again by accident;
+    /// - given to this node, the slot is claimed; when it was being imported
+    ///   (`was_importing`), the config epoch is bumped without consensus
+    ///   (Redis's `clusterBumpConfigEpochWithoutConsensus`) so that this
+    ///   claim beats the previous owner's on every node once gossiped.
+    ///
+    /// Returns whether the config epoch changed.
+    pub fn assign_slot(
+        &mut self,
+        slot: u16,
+        node: NodeId,
+        serving: bool,
+        keys_in_slot: usize,
+        was_importing: bool,
+        max_epoch_seen: u64,
+    ) -> Result<bool, ClaimError> {
+        assert!(slot < SLOT_COUNT, "slot {slot} out of range");
+        if serving && node != self.node_id && keys_in_slot != 0 {
+            return Err(ClaimError::KeysStillHeld(slot));
+        }
+        if node != self.node_id {
+            self.slots.remove(slot);
+            return Ok(false);
+        }
+        self.slots.insert(slot);
+        Ok(was_importing && self.bump_config_epoch(max_epoch_seen))
+    }
+
     /// Reacts to a newly derived view: adopt a higher current epoch, resolve
     /// a config-epoch collision, and stop claiming slots that a node with a
     /// higher config epoch now owns (so that they do not come back to this
@@ -330,6 +370,33 @@ mod tests {
         assert_eq!(observed.slots_yielded, 11);
         assert_eq!(small.slots().ranges(), vec![range(0, 49), range(61, 99)]);
         assert!(!small.observe(&view_of(&small, &[&large, &thief])).changed());
+    }
+
+    #[test]
+    fn assigning_a_slot_moves_the_claim_and_bumps_the_importer() {
+        let mut source = LocalClaims::restore(node_id('a'), 3, 7, SlotSet::from_ranges(&[range(0, 99)]));
+        let target = node_id('b');
+        assert_eq!(
+            source.assign_slot(5, target, true, 2, false, 7),
+            Err(ClaimError::KeysStillHeld(5))
+        );
+        assert_eq!(
+            ClaimError::KeysStillHeld(5).to_string(),
+            "Can't assign hashslot 5 to a different node while I still hold keys for this hash slot."
+        );
+        assert_eq!(source.assign_slot(5, target, true, 0, false, 7), Ok(false));
+        assert!(!source.slots().contains(5));
+        assert_eq!(source.config_epoch(), 3, "giving a slot away keeps the epoch");
+
+        let mut importer = LocalClaims::restore(target, 2, 7, SlotSet::new());
+        assert_eq!(importer.assign_slot(5, target, false, 0, true, 7), Ok(true));
+        assert!(importer.slots().contains(5));
+        assert_eq!(importer.config_epoch(), 8, "a new, highest epoch");
+        assert_eq!(
+            importer.assign_slot(6, target, false, 0, false, 8),
+            Ok(false),
+            "no bump without importing"
+        );
     }
 
     #[test]

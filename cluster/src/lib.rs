@@ -12,6 +12,8 @@
 //!   text form nodes publish (ranges, or a bitmap when fragmented).
 //! - `slot_map`: `SlotClaim` and `SlotMap::derive`, the highest-epoch-wins rule,
 //!   and config-epoch collision handling.
+//! - `slot_marks`: `SlotMarks`, the slots this node is migrating or importing
+//!   (CLUSTER SETSLOT MIGRATING / IMPORTING), never gossiped.
 //! - `membership`: chitchat gossip: what each node publishes, failure
 //!   detection, and the refresh loop that derives a new view on change.
 //! - `handoff`: the two-phase ownership handoff of a native slot migration,
@@ -28,6 +30,7 @@ pub mod membership;
 pub mod node_id;
 pub mod rebalance;
 pub mod slot_map;
+pub mod slot_marks;
 pub mod slots;
 pub mod transport;
 pub mod view;
@@ -36,6 +39,7 @@ pub use claims::{ClaimError, LocalClaims, Observed, SlotChange};
 pub use membership::{Membership, MembershipConfig, MembershipError};
 pub use node_id::NodeId;
 pub use slot_map::{resolve_epoch_collision, SlotClaim, SlotMap, SlotOwner};
+pub use slot_marks::{SlotMark, SlotMarks};
 pub use slots::{parse_range, SlotRange, SlotSet, SLOT_COUNT};
 pub use transport::{GossipCounters, UdpGossipTransport};
 pub use view::{ClusterView, Endpoint, Health, NodeView, Role};

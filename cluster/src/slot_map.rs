@@ -69,6 +69,12 @@ impl SlotMap {
         map
     }
 
+    /// Overrides the owner of one slot: a node's local notion after CLUSTER
+    /// SETSLOT NODE, until gossip confirms it.
+    pub fn set_owner(&mut self, slot: u16, owner: Option<SlotOwner>) {
+        self.owners[slot as usize] = owner;
+    }
+
     pub fn owner(&self, slot: u16) -> Option<&SlotOwner> {
         self.owners.get(slot as usize)?.as_ref()
     }

@@ -230,7 +230,7 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
     } else {
         (None, None)
     };
-    let (arbiters, shards) = start_shards(config.shards, &shared_config);
+    let (arbiters, shards) = start_shards(config.shards, &shared_config, cluster_handle_opt.clone());
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
     let context = Arc::new(ServerContext {
         config: shared_config,
@@ -303,14 +303,21 @@ async fn terminate_signal() {
     std::future::pending().await
 }
 
-fn start_shards(shard_count: usize, config: &SharedConfig) -> (Arc<Vec<ArbiterHandle>>, ShardSet) {
+fn start_shards(
+    shard_count: usize,
+    config: &SharedConfig,
+    cluster_opt: Option<Arc<ClusterHandle>>,
+) -> (Arc<Vec<ArbiterHandle>>, ShardSet) {
     let mut arbiters = Vec::with_capacity(shard_count);
     let mut addresses = Vec::with_capacity(shard_count);
     for index in 0..shard_count {
         let arbiter = Arbiter::new();
         let config = config.clone();
+        let cluster_opt = cluster_opt.clone();
         let address = Shard::start_in_arbiter(&arbiter.handle(), move |_| {
-            let core = Rc::new(RefCell::new(ShardCore::new(index, shard_count, config)));
+            let mut core = ShardCore::new(index, shard_count, config);
+            core.cluster_opt = cluster_opt;
+            let core = Rc::new(RefCell::new(core));
             install_local_shard(index, core.clone());
             Shard::new(core)
         });

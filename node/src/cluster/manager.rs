@@ -18,20 +18,30 @@
 //! On each new view the manager reacts as a Redis node reacts to its peers:
 //! it adopts a higher current epoch, resolves a config-epoch collision, and
 //! stops claiming slots a node with a higher config epoch took over.
+//!
+//! CLUSTER SETSLOT (slot migration, Redis's rules and texts):
+//! - MIGRATING / IMPORTING / STABLE only change this node's `SlotMarks`
+//!   (saved, shown in CLUSTER NODES, used by routing; never gossiped);
+//! - NODE moves the claim: the importing target claims the slot with a
+//!   bumped config epoch, so its claim wins on every node once gossiped;
+//!   the source stops claiming it (refused while it still holds keys of
+//!   it); any other node notes the new owner locally (`LocalSlotState::
+//!   assigned`) until gossip confirms it or `cluster-node-timeout` passes.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use starling_cluster::{
-    ClusterView, GossipCounters, Health, LocalClaims, Membership, MembershipConfig, NodeId, SlotChange, SlotRange,
-    UdpGossipTransport,
+    ClaimError, ClusterView, GossipCounters, Health, LocalClaims, Membership, MembershipConfig, NodeId, NodeView, Role,
+    SlotChange, SlotRange, UdpGossipTransport,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::persistence::{SavedState, StateFile, SAVED_PEERS_MAX};
-use super::routing::ClusterSnapshot;
+use super::persistence::{Durability, SavedState, StateFile, SAVED_PEERS_MAX};
+use super::routing::{ClusterSnapshot, LocalSlotState};
 use super::{ClusterCommandError, ClusterHandle};
 use crate::config::EndpointType;
 
@@ -77,6 +87,24 @@ pub enum ClusterRequest {
     SaveConfig {
         reply_tx: oneshot::Sender<Result<(), ClusterCommandError>>,
     },
+    /// CLUSTER SETSLOT. `keys_in_slot` was counted by the shard of the slot
+    /// just before (NODE refuses to give away a slot that still has keys).
+    SetSlot {
+        slot: u16,
+        action: SetSlotAction,
+        keys_in_slot: usize,
+        reply_tx: oneshot::Sender<Result<(), ClusterCommandError>>,
+    },
+}
+
+/// The action of `CLUSTER SETSLOT <slot> <action>`; node ids as the client
+/// sent them (an unknown or malformed id gets Redis's error naming it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetSlotAction {
+    Migrating(Bytes),
+    Importing(Bytes),
+    Stable,
+    Node(Bytes),
 }
 
 /// A CLUSTER MEET not yet answered.
@@ -102,6 +130,11 @@ pub struct ClusterManager {
     preferred_endpoint_type: EndpointType,
     pending_meets: Vec<PendingMeet>,
     last_online_unix_ms: HashMap<NodeId, u64>,
+    /// Slot marks and unconfirmed SETSLOT NODE assignments.
+    local: LocalSlotState,
+    /// When each entry of `local.assigned` was made; it lapses after
+    /// `cluster-node-timeout` if gossip never confirms it.
+    assigned_at: HashMap<u16, Instant>,
 }
 
 /// Everything `ClusterManager::new` needs, assembled by `cluster::start`.
@@ -118,6 +151,7 @@ pub struct ManagerParts {
 
 impl ClusterManager {
     pub fn new(parts: ManagerParts) -> ClusterManager {
+        let marks = parts.saved.slot_marks.clone();
         ClusterManager {
             handle: parts.handle,
             shard_id: parts.saved.shard_id,
@@ -132,6 +166,11 @@ impl ClusterManager {
             preferred_endpoint_type: parts.preferred_endpoint_type,
             pending_meets: Vec::new(),
             last_online_unix_ms: HashMap::new(),
+            local: LocalSlotState {
+                marks,
+                assigned: Default::default(),
+            },
+            assigned_at: HashMap::new(),
         }
     }
 
@@ -216,11 +255,30 @@ impl ClusterManager {
                 }
                 let _ = reply_tx.send((bumped, self.claims.config_epoch()));
             }
+            ClusterRequest::SetSlot {
+                slot,
+                action,
+                keys_in_slot,
+                reply_tx,
+            } => {
+                let claims_before = self.claims.clone();
+                let result = self.set_slot(slot, action, keys_in_slot);
+                if self.claims != claims_before {
+                    self.publish_claims().await;
+                } else if result.is_ok() {
+                    // Only this node's marks or assignments changed: no
+                    // gossip, no new view, just a new snapshot.
+                    self.save_if_changed().await;
+                    let view = self.membership.view();
+                    self.install_snapshot(view);
+                }
+                let _ = reply_tx.send(result);
+            }
             ClusterRequest::SaveConfig { reply_tx } => {
                 let state = self.state_to_save();
                 let result = self
                     .state_file
-                    .save_in_background(state.clone())
+                    .save_in_background(state.clone(), Durability::Synced)
                     .await
                     .map_err(|error| ClusterCommandError::Save(error.to_string()));
                 if result.is_ok() {
@@ -247,6 +305,68 @@ impl ClusterManager {
         self.claims.change_slots(change, ranges, &view.slot_map)?;
         self.publish_claims().await;
         Ok(())
+    }
+
+    /// CLUSTER SETSLOT, with Redis's checks in Redis's order (see the module
+    /// comment). Changes only memory; the caller saves, and publishes the
+    /// claims if they changed.
+    fn set_slot(&mut self, slot: u16, action: SetSlotAction, keys_in_slot: usize) -> Result<(), ClusterCommandError> {
+        let view = self.membership.view();
+        let myself = self.claims.node_id();
+        let serving = self.believed_owner(&view, slot) == Some(myself);
+        match action {
+            SetSlotAction::Migrating(target) => {
+                if !serving {
+                    return Err(ClaimError::NotOwner(slot).into());
+                }
+                let target = primary_named(&view, &target, ClusterCommandError::DontKnowNode)?;
+                self.local.marks.set_migrating(slot, target);
+            }
+            SetSlotAction::Importing(source) => {
+                if serving {
+                    return Err(ClaimError::AlreadyOwner(slot).into());
+                }
+                let source = primary_named(&view, &source, ClusterCommandError::DontKnowNode)?;
+                self.local.marks.set_importing(slot, source);
+            }
+            SetSlotAction::Stable => self.local.marks.clear(slot),
+            SetSlotAction::Node(owner) => {
+                let owner = primary_named(&view, &owner, ClusterCommandError::UnknownNode)?;
+                let importing = owner == myself && self.local.marks.importing_from(slot).is_some();
+                let max_epoch_seen = view.nodes.iter().map(|node| node.config_epoch).max().unwrap_or(0);
+                let bumped = self
+                    .claims
+                    .assign_slot(slot, owner, serving, keys_in_slot, importing, max_epoch_seen)?;
+                if bumped {
+                    tracing::info!(
+                        slot,
+                        config_epoch = self.claims.config_epoch(),
+                        "config epoch bumped after importing a slot"
+                    );
+                }
+                if keys_in_slot == 0 {
+                    self.local.marks.clear_migrating(slot);
+                }
+                if owner == myself {
+                    self.local.marks.clear_importing(slot);
+                    self.local.assigned.remove(&slot);
+                    self.assigned_at.remove(&slot);
+                } else {
+                    self.local.assigned.insert(slot, owner);
+                    self.assigned_at.insert(slot, Instant::now());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Who this node believes serves `slot`: its own unconfirmed SETSLOT
+    /// NODE assignment, else the derived slot map.
+    fn believed_owner(&self, view: &ClusterView, slot: u16) -> Option<NodeId> {
+        if let Some(&node) = self.local.assigned.get(&slot) {
+            return Some(node);
+        }
+        view.slot_map.owner(slot).map(|owner| owner.node)
     }
 
     /// Saves, publishes the claims to gossip and installs the view that
@@ -346,6 +466,7 @@ impl ClusterManager {
             return Err(ClusterCommandError::ForgetMyself);
         }
         self.membership.forget(node).await;
+        self.local.marks.forget_node(node);
         let view = self.membership.refresh().await;
         self.on_view(view).await;
         Ok(())
@@ -358,6 +479,8 @@ impl ClusterManager {
         self.pending_meets.clear();
         self.peers.clear();
         self.claims.flush_slots();
+        self.local = LocalSlotState::default();
+        self.assigned_at.clear();
         // Published under the old identity too, so that peers still
         // listening learn it gave its slots up.
         self.publish_claims().await;
@@ -428,6 +551,7 @@ impl ClusterManager {
             config_epoch: self.claims.config_epoch(),
             current_epoch: self.claims.current_epoch(),
             slots: self.claims.slots().clone(),
+            slot_marks: self.local.marks.clone(),
             peers: self.peers.clone(),
         }
     }
@@ -440,7 +564,16 @@ impl ClusterManager {
         if state == self.saved {
             return;
         }
-        match self.state_file.save_in_background(state.clone()).await {
+        let marks_only = SavedState {
+            slot_marks: self.saved.slot_marks.clone(),
+            ..state.clone()
+        } == self.saved;
+        let durability = if marks_only {
+            Durability::Unsynced
+        } else {
+            Durability::Synced
+        };
+        match self.state_file.save_in_background(state.clone(), durability).await {
             Ok(()) => self.saved = state,
             Err(error) => tracing::error!(
                 path = %self.state_file.path().display(),
@@ -456,8 +589,10 @@ impl ClusterManager {
             self.last_online_unix_ms.insert(node.id, now_ms);
         }
         self.last_online_unix_ms.retain(|node, _| view.node(node).is_some());
+        self.prune_assignments(&view);
         let snapshot = ClusterSnapshot::new(
             view,
+            &self.local,
             self.shard_id,
             self.preferred_endpoint_type,
             self.last_online_unix_ms.clone(),
@@ -465,6 +600,42 @@ impl ClusterManager {
         );
         self.handle.install(snapshot);
     }
+}
+
+impl ClusterManager {
+    /// Drops the SETSLOT NODE assignments gossip has confirmed (the derived
+    /// owner is the assigned node), that name a node no longer known, or
+    /// that gossip has not confirmed within `cluster-node-timeout`.
+    fn prune_assignments(&mut self, view: &ClusterView) {
+        let node_timeout = self.membership_config.node_timeout;
+        let assigned_at = &mut self.assigned_at;
+        self.local.assigned.retain(|slot, node| {
+            let confirmed = view.slot_map.owner(*slot).is_some_and(|owner| owner.node == *node);
+            let lapsed = assigned_at.get(slot).is_none_or(|at| at.elapsed() > node_timeout);
+            let keep = !confirmed && !lapsed && view.node(node).is_some();
+            if !keep {
+                assigned_at.remove(slot);
+            }
+            keep
+        });
+    }
+}
+
+/// The primary an argument names in `view`, or `unknown` with the
+/// argument's text; a replica is refused with Redis's text.
+fn primary_named(
+    view: &ClusterView,
+    arg: &[u8],
+    unknown: fn(String) -> ClusterCommandError,
+) -> Result<NodeId, ClusterCommandError> {
+    let node: &NodeView = NodeId::parse(arg)
+        .ok()
+        .and_then(|id| view.node(&id))
+        .ok_or_else(|| unknown(String::from_utf8_lossy(arg).into_owned()))?;
+    if node.role == Role::Replica {
+        return Err(ClusterCommandError::TargetNotPrimary);
+    }
+    Ok(node.id)
 }
 
 /// The gossip address a node publishes, as text.

@@ -35,7 +35,7 @@ use crate::commands::error::CommandError;
 use crate::config::StartupConfig;
 use manager::{ClusterManager, ClusterRequest, ManagerParts, REQUEST_QUEUE_CAPACITY};
 use persistence::{SavedState, StateFile};
-use routing::ClusterSnapshot;
+use routing::{ClusterSnapshot, LocalSlotState};
 
 /// Every Starling cluster gossips under this chitchat cluster id.
 const GOSSIP_CLUSTER_ID: &str = "starling";
@@ -50,6 +50,10 @@ pub enum ClusterCommandError {
     Claim(ClaimError),
     #[error("ERR Unknown node {0}")]
     UnknownNode(String),
+    #[error("ERR I don't know about node {0}")]
+    DontKnowNode(String),
+    #[error("ERR Target node is not a master")]
+    TargetNotPrimary,
     #[error("ERR I tried hard but I can't forget myself...")]
     ForgetMyself,
     /// An argument's error, already the full wire text.
@@ -141,6 +145,10 @@ pub async fn start(config: &StartupConfig, client_port: u16) -> anyhow::Result<(
         config_epoch: claims.config_epoch(),
         current_epoch: claims.current_epoch(),
         slots: claims.slots().clone(),
+        slot_marks: saved_opt
+            .as_ref()
+            .map(|saved| saved.slot_marks.clone())
+            .unwrap_or_default(),
         peers: saved_opt.as_ref().map(|saved| saved.peers.clone()).unwrap_or_default(),
     };
     state_file
@@ -191,6 +199,10 @@ pub async fn start(config: &StartupConfig, client_port: u16) -> anyhow::Result<(
     let (requests_tx, requests_rx) = mpsc::channel(REQUEST_QUEUE_CAPACITY);
     let first_snapshot = ClusterSnapshot::new(
         membership.view(),
+        &LocalSlotState {
+            marks: saved.slot_marks.clone(),
+            assigned: Default::default(),
+        },
         saved.shard_id,
         config.cluster.preferred_endpoint_type,
         Default::default(),

@@ -9,6 +9,7 @@
 //! config-epoch 3
 //! current-epoch 5
 //! slots r:0-5460
+//! slot-marks [100->-7bea776dc79ee8c17543b66d4d528b9c90511d82] [7000-<-eb0ff38aa4adec5c0dbfd9ead4e5873d233e02bc]
 //! peers 127.0.0.1:17001 127.0.0.1:17002
 //! ```
 //!
@@ -17,6 +18,9 @@
 //!   state, never a torn one.
 //! - A lock file (`flock`) keeps two processes from sharing one directory,
 //!   as Redis does with nodes.conf.
+//! - `slot-marks` holds the slots being migrated (`->-`) or imported
+//!   (`-<-`), as CLUSTER NODES shows them; a file without the line (written
+//!   before slot migration existed) has none.
 //! - A file that cannot be parsed stops the start-up: guessing an identity
 //!   or slots could make two nodes claim the same slots.
 
@@ -27,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use starling_cluster::{NodeId, SlotSet};
+use starling_cluster::{NodeId, SlotMarks, SlotSet};
 
 pub const STATE_FILE_NAME: &str = "starling-cluster.state";
 const LOCK_FILE_NAME: &str = "starling-cluster.lock";
@@ -44,6 +48,8 @@ pub struct SavedState {
     pub config_epoch: u64,
     pub current_epoch: u64,
     pub slots: SlotSet,
+    /// Slots being migrated or imported (CLUSTER SETSLOT).
+    pub slot_marks: SlotMarks,
     /// Gossip addresses of known peers, used as seeds after a restart.
     pub peers: Vec<String>,
 }
@@ -53,13 +59,14 @@ impl SavedState {
         assert!(self.peers.len() <= SAVED_PEERS_MAX, "too many saved peers");
         format!(
             "# Starling cluster node state. Rewritten (temp file + rename) on every change.\n\
-             node-id {}\nshard-id {}\ngeneration {}\nconfig-epoch {}\ncurrent-epoch {}\nslots {}\npeers {}\n",
+             node-id {}\nshard-id {}\ngeneration {}\nconfig-epoch {}\ncurrent-epoch {}\nslots {}\nslot-marks {}\npeers {}\n",
             self.node_id,
             self.shard_id,
             self.generation,
             self.config_epoch,
             self.current_epoch,
             self.slots.encode(),
+            self.slot_marks.encode(),
             self.peers.join(" ")
         )
     }
@@ -71,6 +78,7 @@ impl SavedState {
         let mut config_epoch_opt = None;
         let mut current_epoch_opt = None;
         let mut slots_opt = None;
+        let mut slot_marks = SlotMarks::default();
         let mut peers = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -87,6 +95,7 @@ impl SavedState {
                 "config-epoch" => config_epoch_opt = Some(value.parse::<u64>().with_context(context)?),
                 "current-epoch" => current_epoch_opt = Some(value.parse::<u64>().with_context(context)?),
                 "slots" => slots_opt = Some(SlotSet::decode(value).with_context(context)?),
+                "slot-marks" => slot_marks = SlotMarks::decode(value).with_context(context)?,
                 "peers" => {
                     peers = value.split_whitespace().map(str::to_string).collect();
                     peers.truncate(SAVED_PEERS_MAX);
@@ -107,6 +116,7 @@ impl SavedState {
             config_epoch,
             current_epoch,
             slots: slots_opt.ok_or_else(|| missing("slots"))?,
+            slot_marks,
             peers,
         })
     }
@@ -164,22 +174,31 @@ impl StateFile {
 
     /// Replaces the file atomically with `state`, on a blocking thread (it
     /// syncs to disk), so that the caller's event loop keeps running.
-    pub async fn save_in_background(&self, state: SavedState) -> std::io::Result<()> {
+    pub async fn save_in_background(&self, state: SavedState, durability: Durability) -> std::io::Result<()> {
         let file = self.clone();
-        tokio::task::spawn_blocking(move || file.save(&state))
+        tokio::task::spawn_blocking(move || file.save_with(&state, durability))
             .await
             .unwrap_or_else(|error| Err(std::io::Error::other(error)))
     }
 
-    /// Replaces the file atomically with `state`.
+    /// Replaces the file atomically and durably with `state`.
     pub fn save(&self, state: &SavedState) -> std::io::Result<()> {
+        self.save_with(state, Durability::Synced)
+    }
+
+    fn save_with(&self, state: &SavedState, durability: Durability) -> std::io::Result<()> {
         let temporary_path = self.path.with_extension("state.tmp");
         {
             let mut temporary = File::create(&temporary_path)?;
             temporary.write_all(state.render().as_bytes())?;
-            temporary.sync_all()?;
+            if durability == Durability::Synced {
+                temporary.sync_all()?;
+            }
         }
         std::fs::rename(&temporary_path, &self.path)?;
+        if durability == Durability::Unsynced {
+            return Ok(());
+        }
         // Make the rename itself durable; not every file system supports
         // syncing a directory, and the rename has happened either way.
         if let Some(dir) = self.path.parent() {
@@ -189,6 +208,16 @@ impl StateFile {
         }
         Ok(())
     }
+}
+
+/// Whether a save waits for the disk. Claims and epochs are always synced
+/// (a node must never come back with claims older than its peers saw);
+/// a change of slot marks alone is not, as Redis writes nodes.conf without
+/// fsync after CLUSTER SETSLOT: the write is still atomic (rename).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    Synced,
+    Unsynced,
 }
 
 #[cfg(test)]
@@ -210,6 +239,12 @@ mod tests {
             config_epoch: 3,
             current_epoch: 5,
             slots: SlotSet::from_ranges(&[SlotRange::new(0, 5460), SlotRange::new(7000, 7000)]),
+            slot_marks: {
+                let mut marks = SlotMarks::default();
+                marks.set_migrating(7000, NodeId::random());
+                marks.set_importing(9000, NodeId::random());
+                marks
+            },
             peers: vec!["127.0.0.1:17001".into(), "10.0.0.2:17000".into()],
         }
     }
@@ -220,6 +255,14 @@ mod tests {
         let text = state.render();
         assert!(text.contains("slots r:0-5460,7000\n"), "{text}");
         assert_eq!(SavedState::parse(&text).unwrap(), state);
+        let without_marks: String = text
+            .lines()
+            .filter(|line| !line.starts_with("slot-marks"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let mut expected = state;
+        expected.slot_marks = SlotMarks::default();
+        assert_eq!(SavedState::parse(&without_marks).unwrap(), expected);
     }
 
     #[test]

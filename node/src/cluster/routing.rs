@@ -7,16 +7,29 @@
 //! change it), so the request path takes no lock. Everything the hot path
 //! needs is precomputed: the route of each of the 16384 slots and the
 //! `endpoint:port` text a MOVED reply names.
+//!
+//! Routing happens twice, cheaply. The connection routes with the snapshot
+//! it loaded (`route`) to pick the local shard and to answer MOVED,
+//! CROSSSLOT and CLUSTERDOWN without a hop. The shard then checks the
+//! command again against the snapshot current when it runs
+//! (`check_at_shard`): for a slot that is simply served here that is one
+//! table lookup, and a slot that is migrating or importing takes the slow
+//! path, which looks the keys up where they live (ASK, TRYAGAIN, ASKING).
+//! The second check also closes the window in which a connection's
+//! snapshot is older than a SETSLOT: a shard never serves a slot the
+//! current snapshot does not route to it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use starling_cluster::{ClusterView, GossipCounters, Health, NodeId, NodeView, SLOT_COUNT};
+use starling_cluster::{
+    ClusterView, GossipCounters, Health, NodeId, NodeView, SlotMap, SlotMarks, SlotOwner, SLOT_COUNT,
+};
 use starling_protocol::{key_slot, Frame};
 
 use crate::commands::error::CommandError;
-use crate::commands::table::CommandSpec;
+use crate::commands::table::{CommandSpec, Flags};
 use crate::config::EndpointType;
 
 /// The errors a cluster node answers instead of running a command.
@@ -26,14 +39,15 @@ pub enum Redirect {
     /// The slot is served by another node, for good.
     #[error("MOVED {slot} {endpoint}")]
     Moved { slot: u16, endpoint: String },
-    /// The slot is being migrated and this key is already at the target:
-    /// ask there once (after ASKING). Made live by slot migration.
+    /// The slot is migrating to another node and none of the command's keys
+    /// is here any more: ask there once (after ASKING).
     #[error("ASK {slot} {endpoint}")]
     Ask { slot: u16, endpoint: String },
     #[error("CROSSSLOT Keys in request don't hash to the same slot")]
     CrossSlot,
-    /// A multi-key command during a slot migration found some keys but not
-    /// all. Made live by slot migration.
+    /// A command during a slot migration found some of its keys but not all
+    /// (source), or a multi-key command after ASKING found some missing
+    /// (target).
     #[error("TRYAGAIN Multiple keys request during rehashing of slot")]
     TryAgain,
     #[error("CLUSTERDOWN The cluster is down")]
@@ -54,13 +68,28 @@ impl From<Redirect> for CommandError {
     }
 }
 
-/// How this node serves one slot.
+/// How this node serves one slot. Node numbers index
+/// `ClusterSnapshot::redirect_targets`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SlotRoute {
     Unassigned,
     Local,
-    /// Owned by another node: an index into `ClusterSnapshot::redirect_targets`.
+    /// Owned by another node.
     Remote(u16),
+    /// Served here, but MIGRATING to that node (CLUSTER SETSLOT).
+    Migrating(u16),
+    /// IMPORTING here (CLUSTER SETSLOT); owned by that node, or by this one
+    /// when None.
+    Importing(Option<u16>),
+}
+
+/// This node's own view of slots besides what gossip derives: the slots it
+/// migrates or imports, and the slots CLUSTER SETSLOT NODE gave to another
+/// node that gossip has not confirmed yet (Redis's local `slots[]` update).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocalSlotState {
+    pub marks: SlotMarks,
+    pub assigned: BTreeMap<u16, NodeId>,
 }
 
 pub struct ClusterSnapshot {
@@ -73,6 +102,11 @@ pub struct ClusterSnapshot {
     /// When each failed node was last seen online (Unix ms), for CLUSTER NODES.
     pub last_online_unix_ms: HashMap<NodeId, u64>,
     pub gossip_counters: Arc<GossipCounters>,
+    /// Slots this node migrates or imports.
+    pub marks: SlotMarks,
+    /// The derived slot map with this node's unconfirmed SETSLOT NODE
+    /// assignments applied: what CLUSTER NODES, SLOTS and SHARDS show.
+    slot_map: SlotMap,
     routes: Box<[SlotRoute]>,
     /// `endpoint:port` of each node of `view.nodes`, as MOVED names it.
     redirect_targets: Vec<String>,
@@ -81,6 +115,7 @@ pub struct ClusterSnapshot {
 impl ClusterSnapshot {
     pub fn new(
         view: Arc<ClusterView>,
+        local: &LocalSlotState,
         shard_id: NodeId,
         preferred_endpoint_type: EndpointType,
         last_online_unix_ms: HashMap<NodeId, u64>,
@@ -103,24 +138,71 @@ impl ClusterSnapshot {
             .enumerate()
             .map(|(index, node)| (node.id, u16::try_from(index).expect("fewer than 65536 nodes")))
             .collect();
+        let mut slot_map = view.slot_map.clone();
+        for (&slot, &node) in &local.assigned {
+            let Some(node_view) = view.node(&node) else { continue };
+            slot_map.set_owner(
+                slot,
+                Some(SlotOwner {
+                    node,
+                    config_epoch: node_view.config_epoch,
+                }),
+            );
+        }
         let routes = (0..SLOT_COUNT)
-            .map(|slot| match view.slot_map.owner(slot) {
-                None => SlotRoute::Unassigned,
-                Some(owner) if owner.node == view.myself => SlotRoute::Local,
-                Some(owner) => SlotRoute::Remote(node_indexes[&owner.node]),
+            .map(|slot| {
+                let owner_opt = slot_map.owner(slot).map(|owner| owner.node);
+                let migrating_opt = local.marks.migrating_to(slot).and_then(|to| node_indexes.get(&to));
+                let importing = local.marks.importing_from(slot).is_some();
+                match owner_opt {
+                    None => SlotRoute::Unassigned,
+                    Some(owner) if owner == view.myself => match migrating_opt {
+                        Some(&target) => SlotRoute::Migrating(target),
+                        None if importing => SlotRoute::Importing(None),
+                        None => SlotRoute::Local,
+                    },
+                    Some(owner) if importing => SlotRoute::Importing(Some(node_indexes[&owner])),
+                    Some(owner) => SlotRoute::Remote(node_indexes[&owner]),
+                }
             })
             .collect();
+        // Health as this node believes it: a slot it just gave away by
+        // SETSLOT NODE counts as served by its new owner.
+        let slots_ok = (0..SLOT_COUNT)
+            .filter(|&slot| {
+                slot_map
+                    .owner(slot)
+                    .and_then(|owner| view.node(&owner.node))
+                    .is_some_and(|node| node.health == Health::Online)
+            })
+            .count();
         ClusterSnapshot {
-            state_ok: view.is_ok(),
-            slots_ok: view.slots_ok(),
+            state_ok: slots_ok == SLOT_COUNT as usize,
+            slots_ok,
             view,
             shard_id,
             preferred_endpoint_type,
             last_online_unix_ms,
             gossip_counters,
+            marks: local.marks.clone(),
+            slot_map,
             routes,
             redirect_targets,
         }
+    }
+
+    /// Who serves each slot, as this node believes (CLUSTER NODES, SLOTS, SHARDS).
+    pub fn slot_map(&self) -> &SlotMap {
+        &self.slot_map
+    }
+
+    /// Whether a slot is migrating or importing here: commands on it take
+    /// the slow path that looks their keys up (`check_at_shard`).
+    pub fn is_slot_open(&self, slot: u16) -> bool {
+        matches!(
+            self.routes[slot as usize],
+            SlotRoute::Migrating(_) | SlotRoute::Importing(_)
+        )
     }
 
     pub fn myself(&self) -> &NodeView {
@@ -135,14 +217,13 @@ impl ClusterSnapshot {
     /// 3. a later key hashes to another slot: `CROSSSLOT Keys in request don't
     ///    hash to the same slot` (even if that slot has no owner);
     /// 4. the cluster state is fail: `CLUSTERDOWN The cluster is down`;
-    /// 5. the slot is migrating here or importing (slot migration, later):
-    ///    `ASK <slot> <endpoint>:<port>` when no key is here yet, `TRYAGAIN
-    ///    Multiple keys request during rehashing of slot` when only some
-    ///    are, served after ASKING on the importing side;
+    /// 5. the slot is migrating or importing here: handed to the local shard
+    ///    of the slot, which decides with the keys at hand (`check_at_shard`:
+    ///    ASK, TRYAGAIN, MOVED, or served);
     /// 6. the slot is owned by another node: `MOVED <slot> <endpoint>:<port>`;
     /// 7. otherwise served here, by the local shard `slot % shards`.
     ///
-    /// Returns the slot for 7, None for 1.
+    /// Returns the slot for 5 and 7, None for 1.
     pub fn route(&self, spec: &CommandSpec, args: &[Bytes]) -> Result<Option<u16>, Redirect> {
         let mut positions = spec.key_positions_iter(args);
         let Some(first_position) = positions.next() else {
@@ -160,12 +241,90 @@ impl ClusterSnapshot {
             return Err(Redirect::ClusterDown);
         }
         match route {
-            SlotRoute::Local => Ok(Some(slot)),
-            SlotRoute::Remote(target) => Err(Redirect::Moved {
+            SlotRoute::Local | SlotRoute::Migrating(_) | SlotRoute::Importing(_) => Ok(Some(slot)),
+            SlotRoute::Remote(target) => Err(self.moved(slot, target)),
+            SlotRoute::Unassigned => unreachable!("refused above"),
+        }
+    }
+
+    fn moved(&self, slot: u16, target: u16) -> Redirect {
+        Redirect::Moved {
+            slot,
+            endpoint: self.redirect_targets[target as usize].clone(),
+        }
+    }
+
+    /// The shard's check of a command the connection routed to `slot`,
+    /// against the snapshot current when the shard runs it. `asking`: the
+    /// command follows ASKING on its connection; `key_exists` looks a key up
+    /// in the shard without touching it.
+    ///
+    /// Outcomes (Redis's `getNodeByQuery`, steps 2, 4, 5 and 6):
+    /// - the slot is served here and not open: served (one table lookup;
+    ///   every ordinary command stops here);
+    /// - the slot has no owner any more: `CLUSTERDOWN Hash slot not served`;
+    /// - the cluster state is fail: `CLUSTERDOWN The cluster is down`;
+    /// - MIGRATING here: served if every key is here; `TRYAGAIN` if some are
+    ///   and some are not; `ASK <slot> <target>` if none is (writes to a
+    ///   missing key too: the key is created at the target);
+    /// - IMPORTING here: after ASKING (or for a command flagged `asking`,
+    ///   RESTORE-ASKING) served, except `TRYAGAIN` for a command naming
+    ///   several different keys of which some are missing; without ASKING,
+    ///   `MOVED` to the owner (served if this node owns it);
+    /// - owned by another node: `MOVED <slot> <owner>`.
+    pub fn check_at_shard(
+        &self,
+        spec: &CommandSpec,
+        args: &[Bytes],
+        slot: u16,
+        asking: bool,
+        mut key_exists: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), Redirect> {
+        let route = self.routes[slot as usize];
+        match route {
+            SlotRoute::Local => return Ok(()),
+            SlotRoute::Unassigned => return Err(Redirect::SlotNotServed),
+            _ => {}
+        }
+        if !self.state_ok {
+            return Err(Redirect::ClusterDown);
+        }
+        let mut existing_keys = 0;
+        let mut missing_keys = 0;
+        let mut multiple_keys = false;
+        let mut first_key_opt: Option<&[u8]> = None;
+        let open = matches!(route, SlotRoute::Migrating(_) | SlotRoute::Importing(_));
+        if open {
+            for position in spec.key_positions_iter(args) {
+                let key = &args[position][..];
+                match first_key_opt {
+                    None => first_key_opt = Some(key),
+                    Some(first) => multiple_keys |= first != key,
+                }
+                if key_exists(key) {
+                    existing_keys += 1;
+                } else {
+                    missing_keys += 1;
+                }
+            }
+        }
+        match route {
+            SlotRoute::Migrating(_) if missing_keys > 0 && existing_keys > 0 => Err(Redirect::TryAgain),
+            SlotRoute::Migrating(target) if missing_keys > 0 => Err(Redirect::Ask {
                 slot,
                 endpoint: self.redirect_targets[target as usize].clone(),
             }),
-            SlotRoute::Unassigned => unreachable!("refused above"),
+            SlotRoute::Migrating(_) => Ok(()),
+            SlotRoute::Importing(_) if asking || spec.flags.contains(Flags::ASKING) => {
+                if multiple_keys && missing_keys > 0 {
+                    Err(Redirect::TryAgain)
+                } else {
+                    Ok(())
+                }
+            }
+            SlotRoute::Importing(None) => Ok(()),
+            SlotRoute::Importing(Some(owner)) | SlotRoute::Remote(owner) => Err(self.moved(slot, owner)),
+            SlotRoute::Local | SlotRoute::Unassigned => unreachable!("answered above"),
         }
     }
 }
@@ -221,6 +380,7 @@ mod tests {
         );
         ClusterSnapshot::new(
             Arc::new(view),
+            &LocalSlotState::default(),
             NodeId::random(),
             endpoint_type,
             HashMap::new(),
@@ -284,6 +444,7 @@ mod tests {
         let view = ClusterView::new(myself, vec![node(myself, 7001, Health::Online, &[(5000, 6000)])]);
         let cluster = ClusterSnapshot::new(
             Arc::new(view),
+            &LocalSlotState::default(),
             NodeId::random(),
             EndpointType::Ip,
             HashMap::new(),

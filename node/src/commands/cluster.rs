@@ -11,8 +11,10 @@
 //! (HELP included) replies `ERR This instance has cluster support disabled`,
 //! after the usual unknown-subcommand and arity checks, as in Redis.
 //!
-//! Not here yet: SETSLOT (slot migration), REPLICATE and FAILOVER
-//! (replication). Gossip runs over UDP without links, so CLUSTER LINKS is
+//! SETSLOT opens and closes slot migrations (the manager applies it; see
+//! `cluster::manager`); the keys move with MIGRATE (`commands/migrate.rs`).
+//!
+//! Not here yet: REPLICATE and FAILOVER (replication). Gossip runs over UDP without links, so CLUSTER LINKS is
 //! empty, and failure detection is each node's own (phi accrual), so no node
 //! receives failure reports: COUNT-FAILURE-REPORTS is 0 for every known node.
 
@@ -30,7 +32,7 @@ use super::args::{is_keyword, parse_i64, text};
 use super::error::{CommandError, CommandResult};
 use super::server::help_reply;
 use super::table::{CommandSpec, Flags, Handler};
-use crate::cluster::manager::ClusterRequest;
+use crate::cluster::manager::{ClusterRequest, SetSlotAction};
 use crate::cluster::routing::{is_failed, preferred_endpoint, ClusterSnapshot};
 use crate::cluster::{ClusterCommandError, ClusterHandle};
 use crate::config::EndpointType;
@@ -250,6 +252,15 @@ pub fn commands() -> Vec<CommandSpec> {
                     "Sets the configuration epoch for a new node.",
                 ),
                 sub(
+                    "cluster|setslot",
+                    -4,
+                    Handler::Async(cluster_setslot),
+                    admin,
+                    admin_acl,
+                    "3.0.0",
+                    "Binds a hash slot to a node.",
+                ),
+                sub(
                     "cluster|shards",
                     2,
                     Handler::Session(cluster_shards),
@@ -372,6 +383,8 @@ fn cluster_help(session: &mut Session, _args: &[Bytes]) -> CommandResult {
             "    Reset current node (default: soft).",
             "SET-CONFIG-EPOCH <epoch>",
             "    Set config epoch of current node.",
+            "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+            "    Set slot state.",
             "REPLICAS <node-id>",
             "    Return <node-id> replicas.",
             "SAVECONFIG",
@@ -400,7 +413,7 @@ fn cluster_info(session: &mut Session, _args: &[Bytes]) -> CommandResult {
 pub fn render_info(snapshot: &ClusterSnapshot) -> String {
     let view = &snapshot.view;
     let myself = snapshot.myself();
-    let slots_assigned = view.slot_map.assigned_count();
+    let slots_assigned = snapshot.slot_map().assigned_count();
     let fields: [(&str, String); 12] = [
         (
             "cluster_state",
@@ -451,7 +464,7 @@ fn cluster_keyslot(session: &mut Session, args: &[Bytes]) -> CommandResult {
 /// The slot ranges each node owns in the derived slot map.
 fn ranges_by_node(snapshot: &ClusterSnapshot) -> HashMap<NodeId, Vec<SlotRange>> {
     let mut ranges: HashMap<NodeId, Vec<SlotRange>> = HashMap::new();
-    for (range, node) in snapshot.view.slot_map.owned_ranges() {
+    for (range, node) in snapshot.slot_map().owned_ranges() {
         ranges.entry(node).or_default().push(range);
     }
     ranges
@@ -511,6 +524,12 @@ pub fn render_nodes(snapshot: &ClusterSnapshot, now_ms: u64) -> String {
             text.push(' ');
             text.push_str(&range.to_string());
         }
+        if myself {
+            for mark in snapshot.marks.iter() {
+                text.push(' ');
+                text.push_str(&mark.to_string());
+            }
+        }
         text.push('\n');
     }
     text
@@ -538,8 +557,7 @@ fn slots_node_entry(node: &NodeView, endpoint_type: EndpointType) -> Frame {
 fn cluster_slots(session: &mut Session, _args: &[Bytes]) -> CommandResult {
     let snapshot = cluster_snapshot(session)?;
     let entries = snapshot
-        .view
-        .slot_map
+        .slot_map()
         .owned_ranges()
         .into_iter()
         .filter_map(|(range, owner)| {
@@ -899,6 +917,50 @@ fn cluster_bumpepoch(session: &mut Session, _args: Vec<Bytes>) -> LocalBoxFuture
             .await?;
         let word = if bumped { "BUMPED" } else { "STILL" };
         Ok(Frame::SimpleString(Bytes::from(format!("{word} {config_epoch}"))))
+    }
+    .boxed_local()
+}
+
+/// `CLUSTER SETSLOT slot IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE`
+///
+/// Parsed here (slot, then action and argument count, with Redis's texts);
+/// NODE first counts the slot's keys on its shard, since a node that still
+/// holds keys of a slot must not give it away; the manager then checks and
+/// applies the rest (`ClusterManager::set_slot`).
+fn cluster_setslot(session: &mut Session, args: Vec<Bytes>) -> LocalBoxFuture<'_, CommandResult> {
+    async move {
+        let cluster = cluster_handle(session)?;
+        let slot = parse_slot(&args[2])?;
+        let action = match (args.len(), &args[3]) {
+            (5, word) if is_keyword(word, "MIGRATING") => SetSlotAction::Migrating(args[4].clone()),
+            (5, word) if is_keyword(word, "IMPORTING") => SetSlotAction::Importing(args[4].clone()),
+            (5, word) if is_keyword(word, "NODE") => SetSlotAction::Node(args[4].clone()),
+            (4, word) if is_keyword(word, "STABLE") => SetSlotAction::Stable,
+            _ => {
+                return Err(CommandError::other(
+                    "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+                ))
+            }
+        };
+        let keys_in_slot = match action {
+            SetSlotAction::Node(_) => {
+                let shard = session.router.shard_of_slot(slot);
+                session
+                    .router
+                    .run(shard, move |core| core.keyspace.slot_len(slot))
+                    .await?
+            }
+            _ => 0,
+        };
+        cluster
+            .request(|reply_tx| ClusterRequest::SetSlot {
+                slot,
+                action,
+                keys_in_slot,
+                reply_tx,
+            })
+            .await??;
+        Ok(Frame::ok())
     }
     .boxed_local()
 }

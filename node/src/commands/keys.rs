@@ -1131,7 +1131,7 @@ fn dump_error(error: DumpError) -> CommandError {
 /// Checks run in Redis's order: options, an existing key (BUSYKEY), the TTL,
 /// the payload. A TTL of 0 means no expiry; a deadline already past replies
 /// OK without creating the key (deleting the old one under REPLACE).
-fn restore(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
+pub(crate) fn restore(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
     let options = parse_restore_options(args)?;
     let key = &args[1];
     if !options.replace && core.keyspace.contains(key, core.now_ms) {

@@ -15,6 +15,7 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
 pub mod list;
+pub mod migrate;
 pub mod multikey;
 pub mod server;
 pub mod set;
@@ -41,5 +42,6 @@ pub fn all_commands() -> Vec<CommandSpec> {
     specs.extend(hyperloglog::commands());
     specs.extend(sort::commands());
     specs.extend(cluster::commands());
+    specs.extend(migrate::commands());
     specs
 }

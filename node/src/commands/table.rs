@@ -53,9 +53,15 @@ impl Flags {
     pub const ALLOW_BUSY: Flags = Flags(1 << 13);
     pub const SKIP_SLOWLOG: Flags = Flags(1 << 14);
     pub const SKIP_MONITOR: Flags = Flags(1 << 15);
+    /// Served in an importing slot without ASKING (RESTORE-ASKING).
+    pub const ASKING: Flags = Flags(1 << 16);
+    /// Internal, not shown by COMMAND: runs on this node whenever its slot
+    /// is migrating or importing, whether its keys are here or not
+    /// (MIGRATE, as Redis's `getNodeByQuery` special-cases it).
+    pub const RUNS_IN_OPEN_SLOT: Flags = Flags(1 << 17);
     pub const NONE: Flags = Flags(0);
 
-    const NAMES: [(Flags, &'static str); 16] = [
+    const NAMES: [(Flags, &'static str); 17] = [
         (Flags::WRITE, "write"),
         (Flags::READONLY, "readonly"),
         (Flags::DENYOOM, "denyoom"),
@@ -66,6 +72,7 @@ impl Flags {
         (Flags::STALE, "stale"),
         (Flags::SKIP_MONITOR, "skip_monitor"),
         (Flags::SKIP_SLOWLOG, "skip_slowlog"),
+        (Flags::ASKING, "asking"),
         (Flags::FAST, "fast"),
         (Flags::NO_AUTH, "no_auth"),
         (Flags::MAY_REPLICATE, "may_replicate"),

@@ -7,7 +7,11 @@
 //!   two slots get CROSSSLOT, an unassigned slot or a failed cluster
 //!   CLUSTERDOWN, a slot owned elsewhere MOVED; nothing runs. A served
 //!   command goes to the local shard of its slot (`slot % shards`), so in
-//!   cluster mode no command spans shards;
+//!   cluster mode no command spans shards. It carries its slot and whether
+//!   it follows ASKING: the shard checks both against the current snapshot
+//!   and, in a slot being migrated or imported, against the keys it holds
+//!   (ASK, TRYAGAIN). An async command with keys in such a slot (a blocking
+//!   pop) is checked by its shard first, then runs;
 //! - a shard command whose keys all live on one shard: queued for that shard;
 //!   queued commands go out as one message per shard when the batch ends or a
 //!   barrier is reached;
@@ -35,8 +39,8 @@ use starling_protocol::{encode, Frame, ProtocolVersion};
 use super::session::Session;
 use crate::cluster::routing::ClusterSnapshot;
 use crate::commands::staged;
-use crate::commands::table::{CommandSpec, Handler, COMMAND_TABLE};
-use crate::shard::ShardCommand;
+use crate::commands::table::{CommandSpec, Flags, Handler, COMMAND_TABLE};
+use crate::shard::{ShardCommand, SlotContext};
 
 /// Commands waiting to go to their shards, with their request positions.
 struct PendingShards {
@@ -127,12 +131,19 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
         };
         last_command = spec.name;
         // In cluster mode: the local shard that serves the command's slot.
+        let mut slot_context_opt = None;
         let cluster_shard_opt = match &cluster_snapshot_opt {
             None => None,
             Some(snapshot) => {
                 session.command_sequence += 1;
                 match snapshot.route(spec, &args) {
-                    Ok(slot_opt) => Some(slot_opt.map_or(0, |slot| session.router.shard_of_slot(slot))),
+                    Ok(slot_opt) => {
+                        slot_context_opt = slot_opt.map(|slot| SlotContext {
+                            slot,
+                            asking: session.is_asking(),
+                        });
+                        Some(slot_opt.map_or(0, |slot| session.router.shard_of_slot(slot)))
+                    }
                     Err(redirect) => {
                         replies[position] = Some(redirect.into());
                         continue;
@@ -142,7 +153,15 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
         };
         match spec.handler {
             Handler::Shard(_) => match cluster_shard_opt.or_else(|| owning_shard(session, spec, &args)) {
-                Some(shard) => pending.push(shard, position, ShardCommand { spec, args }),
+                Some(shard) => pending.push(
+                    shard,
+                    position,
+                    ShardCommand {
+                        spec,
+                        args,
+                        slot_context_opt,
+                    },
+                ),
                 None => {
                     pending.flush(session, &mut replies).await;
                     let result = match spec.cross_shard {
@@ -162,6 +181,12 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
             }
             Handler::Async(handler) => {
                 pending.flush(session, &mut replies).await;
+                if let (Some(snapshot), Some(context)) = (&cluster_snapshot_opt, slot_context_opt) {
+                    if let Err(redirect) = check_open_slot(session, snapshot, spec, &args, context).await {
+                        replies[position] = Some(redirect);
+                        continue;
+                    }
+                }
                 replies[position] = Some(handler(session, args).await.unwrap_or_else(Frame::from));
                 if cluster_snapshot_opt.is_some() {
                     cluster_snapshot_opt = load_cluster_snapshot(session);
@@ -181,6 +206,42 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
         if let Some(frame) = reply {
             encode(&frame, version, output);
         }
+    }
+}
+
+/// Cluster mode, an async command with keys (a blocking pop, MIGRATE) in a
+/// slot being migrated or imported: the slot's shard checks the keys as it
+/// would for a shard command. MIGRATE always runs here while its slot is
+/// open, as in Redis. Ordinary slots skip this.
+async fn check_open_slot(
+    session: &Session,
+    snapshot: &ClusterSnapshot,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    context: SlotContext,
+) -> Result<(), Frame> {
+    if !snapshot.is_slot_open(context.slot) || spec.flags.contains(Flags::RUNS_IN_OPEN_SLOT) {
+        return Ok(());
+    }
+    let shard = session.router.shard_of_slot(context.slot);
+    let args = args.to_vec();
+    let checked = session
+        .router
+        .run(shard, move |core| {
+            let snapshot = core.cluster_opt.as_ref().map(|cluster| cluster.snapshot())?;
+            let keyspace = &core.keyspace;
+            let now_ms = core.now_ms;
+            snapshot
+                .check_at_shard(spec, &args, context.slot, context.asking, |key| {
+                    keyspace.get(key, now_ms).is_some()
+                })
+                .err()
+        })
+        .await;
+    match checked {
+        Ok(None) => Ok(()),
+        Ok(Some(redirect)) => Err(redirect.into()),
+        Err(error) => Err(error.into()),
     }
 }
 

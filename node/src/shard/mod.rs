@@ -14,11 +14,20 @@
 //!
 //! `blocking` keeps the clients blocked on this shard's keys (BLPOP...) and
 //! serves them after every write (`execute` calls it for WRITE commands).
+//!
+//! Cluster mode: every command carries the slot its connection routed it by,
+//! and the shard checks it against the current cluster snapshot before
+//! running it (`ClusterSnapshot::check_at_shard`): one table lookup for an
+//! ordinary slot, a lookup of the command's keys for a slot being migrated
+//! or imported (ASK, TRYAGAIN, ASKING). `keys_in_flight` parks the commands
+//! that name a key a MIGRATE is moving until it is done.
 
 pub mod blocking;
+pub mod keys_in_flight;
 pub mod router;
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,10 +37,13 @@ use bytes::Bytes;
 use starling_protocol::Frame;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cluster::routing::ClusterSnapshot;
+use crate::cluster::ClusterHandle;
 use crate::commands::table::{CommandSpec, Flags, Handler as CommandHandler};
 use crate::config::SharedConfig;
 use crate::keyspace::Keyspace;
 use blocking::BlockingRegistry;
+use keys_in_flight::{KeysInFlight, ParkedBatch};
 
 pub use router::{HeldShards, ShardRouter};
 
@@ -54,7 +66,19 @@ pub struct ShardCore {
     pub config: SharedConfig,
     /// Clients blocked on this shard's keys (BLPOP...), see `blocking.rs`.
     pub blocking: BlockingRegistry,
+    /// Cluster mode: the snapshot every command is checked against.
+    pub cluster_opt: Option<Arc<ClusterHandle>>,
+    /// Keys a MIGRATE is moving, and the batches waiting for them.
+    pub keys_in_flight: KeysInFlight,
     held: bool,
+}
+
+/// What a shard answers a batch with.
+pub enum BatchReplies {
+    Done(Vec<Frame>),
+    /// A command named a key a MIGRATE is moving: it and the rest of the
+    /// batch run once that MIGRATE is done, and all replies come here.
+    Parked(oneshot::Receiver<Vec<Frame>>),
 }
 
 pub fn unix_time_ms() -> u64 {
@@ -73,6 +97,8 @@ impl ShardCore {
             now_ms: unix_time_ms(),
             config,
             blocking: BlockingRegistry::default(),
+            cluster_opt: None,
+            keys_in_flight: KeysInFlight::default(),
             held: false,
         }
     }
@@ -81,8 +107,9 @@ impl ShardCore {
         self.held
     }
 
-    /// Runs a batch of commands in order and returns their replies.
-    pub fn execute_batch(&mut self, commands: Vec<ShardCommand>) -> Vec<Frame> {
+    /// Runs a batch of commands in order and returns their replies, unless
+    /// one names a key in flight (see `keys_in_flight`).
+    pub fn execute_batch(&mut self, commands: Vec<ShardCommand>) -> BatchReplies {
         self.now_ms = unix_time_ms();
         if commands.len() > 1 {
             let first_keys = commands.iter().filter_map(|command| {
@@ -91,10 +118,82 @@ impl ShardCore {
             });
             self.keyspace.prefetch(first_keys);
         }
-        commands
-            .into_iter()
-            .map(|command| self.execute(command.spec, &command.args))
-            .collect()
+        let snapshot_opt = self.current_snapshot();
+        if self.keys_in_flight.is_empty() {
+            let replies = commands
+                .iter()
+                .map(|command| self.execute_routed(command, snapshot_opt.as_deref()))
+                .collect();
+            return BatchReplies::Done(replies);
+        }
+        let mut replies = Vec::with_capacity(commands.len());
+        let mut remaining = VecDeque::from(commands);
+        if self.run_until_in_flight(&mut replies, &mut remaining, snapshot_opt.as_deref()) {
+            return BatchReplies::Done(replies);
+        }
+        let (reply_tx, reply_rx) = oneshot::channel();
+        self.keys_in_flight.park(ParkedBatch {
+            replies,
+            remaining,
+            reply_tx,
+        });
+        BatchReplies::Parked(reply_rx)
+    }
+
+    fn current_snapshot(&self) -> Option<Arc<ClusterSnapshot>> {
+        self.cluster_opt.as_ref().map(|cluster| cluster.snapshot())
+    }
+
+    /// Runs commands from the front of `remaining` until one names a key in
+    /// flight. Returns whether all ran.
+    fn run_until_in_flight(
+        &mut self,
+        replies: &mut Vec<Frame>,
+        remaining: &mut VecDeque<ShardCommand>,
+        snapshot_opt: Option<&ClusterSnapshot>,
+    ) -> bool {
+        while let Some(command) = remaining.front() {
+            if self.keys_in_flight.touches(command) {
+                return false;
+            }
+            replies.push(self.execute_routed(command, snapshot_opt));
+            remaining.pop_front();
+        }
+        true
+    }
+
+    /// Releases keys a MIGRATE was moving and runs the batches that waited
+    /// for them, oldest first.
+    pub fn release_keys_in_flight(&mut self, keys: &[Bytes]) {
+        let parked = self.keys_in_flight.release(keys);
+        if parked.is_empty() {
+            return;
+        }
+        self.now_ms = unix_time_ms();
+        let snapshot_opt = self.current_snapshot();
+        for mut batch in parked {
+            if self.run_until_in_flight(&mut batch.replies, &mut batch.remaining, snapshot_opt.as_deref()) {
+                let _ = batch.reply_tx.send(batch.replies);
+            } else {
+                self.keys_in_flight.park(batch);
+            }
+        }
+    }
+
+    /// Runs one command after checking, in cluster mode, that the current
+    /// snapshot lets this shard serve it (`ClusterSnapshot::check_at_shard`).
+    fn execute_routed(&mut self, command: &ShardCommand, snapshot_opt: Option<&ClusterSnapshot>) -> Frame {
+        if let (Some(snapshot), Some(context)) = (snapshot_opt, command.slot_context_opt) {
+            let keyspace = &self.keyspace;
+            let now_ms = self.now_ms;
+            let checked = snapshot.check_at_shard(command.spec, &command.args, context.slot, context.asking, |key| {
+                keyspace.get(key, now_ms).is_some()
+            });
+            if let Err(redirect) = checked {
+                return redirect.into();
+            }
+        }
+        self.execute(command.spec, &command.args)
     }
 
     pub fn execute(&mut self, spec: &CommandSpec, args: &[Bytes]) -> Frame {
@@ -121,6 +220,16 @@ impl ShardCore {
 pub struct ShardCommand {
     pub spec: &'static CommandSpec,
     pub args: Vec<Bytes>,
+    /// Cluster mode: how the connection routed it (None: standalone mode,
+    /// or a command without keys).
+    pub slot_context_opt: Option<SlotContext>,
+}
+
+/// The slot a command was routed by, and whether it follows ASKING.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotContext {
+    pub slot: u16,
+    pub asking: bool,
 }
 
 /// A closure run on a shard with exclusive access to its core.
@@ -154,7 +263,7 @@ impl Actor for Shard {
 }
 
 #[derive(Message)]
-#[rtype(result = "Vec<Frame>")]
+#[rtype(result = "BatchReplies")]
 pub struct ExecuteBatch(pub Vec<ShardCommand>);
 
 impl Handler<ExecuteBatch> for Shard {

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use starling_protocol::{key_slot, Frame};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ExecuteBatch, Hold, RunJob, ShardCommand, ShardCore, ShardJob, ShardSet};
+use super::{BatchReplies, ExecuteBatch, Hold, RunJob, ShardCommand, ShardCore, ShardJob, ShardSet};
 use crate::commands::error::CommandError;
 
 thread_local! {
@@ -61,15 +61,22 @@ impl ShardRouter {
         }
     }
 
-    /// Runs `commands` in order on `shard` and returns their replies.
+    /// Runs `commands` in order on `shard` and returns their replies
+    /// (waiting, if the shard parked the batch behind a MIGRATE).
     pub async fn execute(&self, shard: usize, commands: Vec<ShardCommand>) -> Vec<Frame> {
-        if let Some(core) = self.direct_core(shard) {
-            return core.borrow_mut().execute_batch(commands);
-        }
         let count = commands.len();
-        match self.shards.addresses[shard].send(ExecuteBatch(commands)).await {
-            Ok(replies) => replies,
-            Err(_) => vec![Frame::from(shard_unavailable()); count],
+        let outcome = match self.direct_core(shard) {
+            Some(core) => core.borrow_mut().execute_batch(commands),
+            None => match self.shards.addresses[shard].send(ExecuteBatch(commands)).await {
+                Ok(outcome) => outcome,
+                Err(_) => return vec![Frame::from(shard_unavailable()); count],
+            },
+        };
+        match outcome {
+            BatchReplies::Done(replies) => replies,
+            BatchReplies::Parked(replies_rx) => replies_rx
+                .await
+                .unwrap_or_else(|_| vec![Frame::from(shard_unavailable()); count]),
         }
     }
 

@@ -348,7 +348,14 @@ async fn run_lmove(session: &mut Session, args: Vec<Bytes>) -> CommandResult {
     }
     let mut replies = session
         .router
-        .execute(source_shard, vec![ShardCommand { spec, args }])
+        .execute(
+            source_shard,
+            vec![ShardCommand {
+                spec,
+                args,
+                slot_context_opt: None,
+            }],
+        )
         .await;
     Ok(replies.pop().expect("one reply per command"))
 }
