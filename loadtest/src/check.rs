@@ -306,6 +306,18 @@ impl KeyLedger {
     }
 }
 
+/// Why a write failed: the error's first word, or `unsent:<reason>`.
+fn failure_kind(outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Reply(Frame::Error(message)) => {
+            let first_word = message.split(|&byte| byte == b' ').next().unwrap_or_default();
+            Some(String::from_utf8_lossy(first_word).into_owned())
+        }
+        Outcome::Unsent(reason) => Some(format!("unsent:{reason}")),
+        _ => None,
+    }
+}
+
 /// The number a GET or list element holds; `Ok(None)` for a missing key.
 fn number_in(frame: &Frame) -> Result<Option<u64>, String> {
     match frame {
@@ -360,6 +372,8 @@ pub struct CheckProgress {
 /// One writer: its keys (current and rolled over) and what it saw.
 #[derive(Debug)]
 pub struct WriterState {
+    /// Failed writes by the first word of their error (or the transport failure).
+    pub failures: std::collections::BTreeMap<String, u64>,
     pub keys: Vec<KeyLedger>,
     pub retired_keys: Vec<KeyLedger>,
     pub violations: Vec<Violation>,
@@ -466,6 +480,9 @@ impl CheckRun {
         for writer in &self.writers {
             report.violations.extend(writer.violations.iter().cloned());
             report.failed_reads += writer.failed_reads;
+            for (kind, count) in &writer.failures {
+                *report.failures.entry(kind.clone()).or_default() += count;
+            }
         }
         for ledger in self.keys() {
             report.keys += 1;
@@ -521,6 +538,7 @@ impl Writer {
 
     async fn run(mut self) -> WriterState {
         let mut state = WriterState {
+            failures: Default::default(),
             keys: (0..self.config.keys_per_writer)
                 .map(|key_index| KeyLedger::new(self.key_name(key_index, 0), WRITE_KINDS[key_index % 3]))
                 .collect(),
@@ -542,6 +560,9 @@ impl Writer {
             self.client.execute(std::slice::from_ref(&request), &mut outcomes).await;
             let violations_before = state.violations.len();
             ledger.book(&outcomes[0], &mut state.violations);
+            if let Some(kind) = failure_kind(&outcomes[0]) {
+                *state.failures.entry(kind).or_default() += 1;
+            }
             self.count(&outcomes[0], state.violations.len() - violations_before);
             operations += 1;
             if ledger.kind == WriteKind::List && ledger.next_number > self.config.max_list_length {
@@ -605,6 +626,8 @@ pub struct CheckReport {
     pub acknowledged: u64,
     pub failed: u64,
     pub indeterminate: u64,
+    /// Failed writes by kind (`MOVED`, `CLUSTERDOWN`, `unsent:io`...).
+    pub failures: std::collections::BTreeMap<String, u64>,
     /// Reads (continuous or final) that got no usable reply.
     pub failed_reads: u64,
     /// Keys the final pass could not read: not verified, reported.
@@ -631,6 +654,14 @@ impl CheckReport {
             self.keys, self.acknowledged, self.failed, self.indeterminate, self.failed_reads
         )
         .expect("write to string");
+        if !self.failures.is_empty() {
+            let kinds: Vec<String> = self
+                .failures
+                .iter()
+                .map(|(kind, count)| format!("{kind} {count}"))
+                .collect();
+            writeln!(out, "failed writes by kind: {}", kinds.join(", ")).expect("write to string");
+        }
         for kind in [
             ViolationKind::Lost,
             ViolationKind::Duplicated,

@@ -14,6 +14,8 @@
 //! - `shard`: the `Shard` actor and `ShardCore` (one per thread), `router`
 //!   (how connections reach shards, including cross-shard holds).
 //! - `keyspace`: per-slot tables (`dict`), records and values, expiry.
+//! - `migration`: native slot migration (CLUSTER MIGRATESLOTS): the source's
+//!   runner, the target's side, the link between them.
 //! - `commands`: the command table (`table`) and one file per command family.
 
 pub mod allocator;
@@ -24,6 +26,7 @@ pub mod connection;
 pub mod glob;
 pub mod keyspace;
 pub mod logging;
+pub mod migration;
 pub mod server;
 pub mod shard;
 

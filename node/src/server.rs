@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use crate::cluster::{self, ClusterHandle};
 use crate::config::{SharedConfig, StartupConfig};
 use crate::connection::{self, client::ClientRegistry};
+use crate::migration::Migrations;
 use crate::shard::{router::install_local_shard, Shard, ShardCore, ShardRouter, ShardSet};
 
 /// Counters reported by INFO stats.
@@ -117,6 +118,8 @@ pub struct ServerContext {
     pub cluster_enabled: bool,
     /// Cluster mode: the routing snapshot and the way to the cluster manager.
     pub cluster: Option<Arc<ClusterHandle>>,
+    /// Native slot migrations, both directions (CLUSTER GETSLOTMIGRATIONS).
+    pub migrations: Migrations,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -247,6 +250,7 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
         tcp_port,
         cluster_enabled: cluster_handle_opt.is_some(),
         cluster: cluster_handle_opt,
+        migrations: Migrations::default(),
         shutdown_tx,
     });
     tracing::info!(port = tcp_port, shards = config.shards, "ready to accept connections");

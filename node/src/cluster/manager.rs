@@ -35,7 +35,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use starling_cluster::{
     ClaimError, ClusterView, GossipCounters, Health, LocalClaims, Membership, MembershipConfig, NodeId, NodeView, Role,
-    SlotChange, SlotRange, UdpGossipTransport,
+    SlotChange, SlotRange, SlotSet, UdpGossipTransport,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -95,6 +95,28 @@ pub enum ClusterRequest {
         keys_in_slot: usize,
         reply_tx: oneshot::Sender<Result<(), ClusterCommandError>>,
     },
+    /// A native slot migration's ownership change (see `migration/`).
+    HandOver {
+        slots: SlotSet,
+        handover: Handover,
+        reply_tx: oneshot::Sender<()>,
+    },
+}
+
+/// How a native migration changes this node's claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handover {
+    /// Source, target prepared: stop claiming the slots (gossip carries it)
+    /// but keep routing them here, where their writes are frozen, until
+    /// the target has taken them.
+    Relinquish,
+    /// Source, target committed: send the slots' clients to `target` (MOVED)
+    /// until gossip shows its claim.
+    Redirect { target: NodeId },
+    /// Target (commit) or source (taking back the slots of a target that
+    /// restarted): claim the slots with a bumped config epoch, so that the
+    /// claim wins everywhere.
+    Claim,
 }
 
 /// The action of `CLUSTER SETSLOT <slot> <action>`; node ids as the client
@@ -274,6 +296,15 @@ impl ClusterManager {
                 }
                 let _ = reply_tx.send(result);
             }
+            ClusterRequest::HandOver {
+                slots,
+                handover,
+                reply_tx,
+            } => {
+                self.hand_over(&slots, handover);
+                self.publish_claims().await;
+                let _ = reply_tx.send(());
+            }
             ClusterRequest::SaveConfig { reply_tx } => {
                 let state = self.state_to_save();
                 let result = self
@@ -358,6 +389,40 @@ impl ClusterManager {
             }
         }
         Ok(())
+    }
+
+    fn hand_over(&mut self, slots: &SlotSet, handover: Handover) {
+        let view = self.membership.view();
+        let max_epoch_seen = view.nodes.iter().map(|node| node.config_epoch).max().unwrap_or(0);
+        let myself = self.claims.node_id();
+        for slot in slots.iter() {
+            // The migration moved (or keeps) the data itself: no key check.
+            let result = match handover {
+                Handover::Relinquish => {
+                    self.local.assigned.insert(slot, myself);
+                    self.assigned_at.insert(slot, Instant::now());
+                    self.claims
+                        .assign_slot(slot, NodeId::random(), false, 0, false, max_epoch_seen)
+                }
+                Handover::Redirect { target } => {
+                    self.local.assigned.insert(slot, target);
+                    self.assigned_at.insert(slot, Instant::now());
+                    Ok(false)
+                }
+                Handover::Claim => {
+                    self.local.assigned.remove(&slot);
+                    self.assigned_at.remove(&slot);
+                    self.claims.assign_slot(slot, myself, false, 0, true, max_epoch_seen)
+                }
+            };
+            debug_assert!(result.is_ok(), "a handover needs no key check");
+        }
+        tracing::info!(
+            ?handover,
+            slots = slots.len(),
+            config_epoch = self.claims.config_epoch(),
+            "slots handed over"
+        );
     }
 
     /// Who this node believes serves `slot`: its own unconfirmed SETSLOT

@@ -31,6 +31,7 @@ use starling_protocol::{key_slot, Frame};
 use super::args::{is_keyword, parse_i64, text};
 use super::error::{CommandError, CommandResult};
 use super::server::help_reply;
+use super::slot_migration;
 use super::table::{CommandSpec, Flags, Handler};
 use crate::cluster::manager::{ClusterRequest, SetSlotAction};
 use crate::cluster::routing::{is_failed, preferred_endpoint, ClusterSnapshot};
@@ -178,6 +179,33 @@ pub fn commands() -> Vec<CommandSpec> {
                     slow_acl,
                     "7.0.0",
                     "Returns a list of all TCP links to and from peer nodes.",
+                ),
+                sub(
+                    "cluster|migrateslots",
+                    -6,
+                    Handler::Async(slot_migration::cluster_migrateslots),
+                    admin,
+                    admin_acl,
+                    "9.0.0",
+                    "Migrates slot ranges to another node with atomic slot migration.",
+                ),
+                sub(
+                    "cluster|getslotmigrations",
+                    2,
+                    Handler::Session(slot_migration::cluster_getslotmigrations),
+                    admin,
+                    admin_acl,
+                    "9.0.0",
+                    "Returns the in-progress and recent atomic slot migrations.",
+                ),
+                sub(
+                    "cluster|cancelslotmigrations",
+                    2,
+                    Handler::Session(slot_migration::cluster_cancelslotmigrations),
+                    admin,
+                    admin_acl,
+                    "9.0.0",
+                    "Cancels the atomic slot migrations this node runs.",
                 ),
                 sub(
                     "cluster|meet",

@@ -155,7 +155,7 @@ fn read_hash<'core>(core: &'core mut ShardCore, key: &[u8]) -> Result<Option<&'c
 }
 
 /// The listpack thresholds in force now (CONFIG SET may change them).
-fn listpack_limits(core: &ShardCore) -> ListpackLimits {
+pub(crate) fn listpack_limits(core: &ShardCore) -> ListpackLimits {
     let encoding = core.config.load().encoding;
     ListpackLimits {
         max_entries: encoding.hash_max_listpack_entries,

@@ -156,7 +156,7 @@ pub fn commands() -> Vec<CommandSpec> {
 // ---------------------------------------------------------------------------
 
 /// The `list-max-listpack-size` in force.
-fn list_limits(core: &ShardCore) -> ListLimits {
+pub(crate) fn list_limits(core: &ShardCore) -> ListLimits {
     ListLimits::new(core.config.load().encoding.list_max_listpack_size)
 }
 

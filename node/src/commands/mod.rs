@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod multikey;
 pub mod server;
 pub mod set;
+pub mod slot_migration;
 pub mod sort;
 pub mod sorted_set;
 pub mod staged;
@@ -43,5 +44,6 @@ pub fn all_commands() -> Vec<CommandSpec> {
     specs.extend(sort::commands());
     specs.extend(cluster::commands());
     specs.extend(migrate::commands());
+    specs.extend(slot_migration::commands());
     specs
 }

@@ -185,7 +185,7 @@ fn read_sets<'core>(core: &'core mut ShardCore, keys: &[Bytes]) -> Result<Vec<Op
 }
 
 /// The encoding thresholds in force.
-fn set_limits(core: &ShardCore) -> SetLimits {
+pub(crate) fn set_limits(core: &ShardCore) -> SetLimits {
     let encoding = core.config.load().encoding;
     SetLimits {
         max_intset_entries: encoding.set_max_intset_entries,

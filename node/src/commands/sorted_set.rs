@@ -310,7 +310,7 @@ fn destination_and_keys_after_numkeys_at_2(args: &[Bytes]) -> Vec<usize> {
 // ---------------------------------------------------------------------------
 
 /// The listpack thresholds currently configured.
-fn listpack_limits(core: &ShardCore) -> ListpackLimits {
+pub(crate) fn listpack_limits(core: &ShardCore) -> ListpackLimits {
     let config = core.config.load();
     ListpackLimits {
         max_entries: config.encoding.zset_max_listpack_entries,

@@ -19,6 +19,12 @@
 //! rest of the slot, keep being served during the network round trip.
 //! When nothing is in flight the cost is one emptiness check per batch.
 //!
+//! A native slot migration uses the same parking for its handoff: while
+//! the target takes over, the migrating slots are frozen, and a batch that
+//! reaches a write to one of them waits; once the handoff is decided it
+//! runs again, routed by the new snapshot (MOVED to the target, or served
+//! here if the migration was aborted).
+//!
 //! Bounds: the keys of the MIGRATEs in progress on this shard, and one
 //! parked batch per waiting connection (each at most one pipeline batch).
 
@@ -30,6 +36,7 @@ use starling_protocol::Frame;
 use tokio::sync::{oneshot, Notify};
 
 use super::ShardCommand;
+use crate::commands::table::Flags;
 
 /// A batch stopped at a command that names a key in flight.
 pub struct ParkedBatch {
@@ -43,21 +50,46 @@ pub struct ParkedBatch {
 #[derive(Default)]
 pub struct KeysInFlight {
     keys: HashSet<Bytes>,
+    /// Slots whose writes wait for a native migration's handoff (reads
+    /// still run): the batches that reach such a write park here too.
+    frozen_slots: HashSet<u16>,
     parked: VecDeque<ParkedBatch>,
     released: Arc<Notify>,
 }
 
 impl KeysInFlight {
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.keys.is_empty() && self.frozen_slots.is_empty()
     }
 
-    /// Whether `command` names a key in flight.
+    /// Whether `command` names a key in flight, or writes to a frozen slot.
     pub fn touches(&self, command: &ShardCommand) -> bool {
+        if !self.frozen_slots.is_empty()
+            && command.spec.flags.contains(Flags::WRITE)
+            && command
+                .slot_context_opt
+                .is_some_and(|context| self.frozen_slots.contains(&context.slot))
+        {
+            return true;
+        }
         command
             .spec
             .key_positions_iter(&command.args)
             .any(|position| self.keys.contains(&command.args[position][..]))
+    }
+
+    /// Holds back writes to `slots` until `thaw`.
+    pub fn freeze(&mut self, slots: impl IntoIterator<Item = u16>) {
+        self.frozen_slots.extend(slots);
+    }
+
+    /// Lets writes to `slots` run again and returns the parked batches, as
+    /// `release` does.
+    pub fn thaw(&mut self, slots: impl IntoIterator<Item = u16>) -> VecDeque<ParkedBatch> {
+        for slot in slots {
+            self.frozen_slots.remove(&slot);
+        }
+        std::mem::take(&mut self.parked)
     }
 
     /// Whether any of `keys` is in flight.

@@ -27,7 +27,7 @@ pub mod keys_in_flight;
 pub mod router;
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -41,7 +41,9 @@ use crate::cluster::routing::ClusterSnapshot;
 use crate::cluster::ClusterHandle;
 use crate::commands::table::{CommandSpec, Flags, Handler as CommandHandler};
 use crate::config::SharedConfig;
+use crate::keyspace::migration::{SlotExport, SlotImport};
 use crate::keyspace::Keyspace;
+use crate::migration::MigrationKey;
 use blocking::BlockingRegistry;
 use keys_in_flight::{KeysInFlight, ParkedBatch};
 
@@ -70,6 +72,10 @@ pub struct ShardCore {
     pub cluster_opt: Option<Arc<ClusterHandle>>,
     /// Keys a MIGRATE is moving, and the batches waiting for them.
     pub keys_in_flight: KeysInFlight,
+    /// Native migrations: slots being exported, by slot.
+    pub exports: BTreeMap<u16, SlotExport>,
+    /// Native migrations: imports in progress, by migration.
+    pub imports: HashMap<MigrationKey, SlotImport>,
     held: bool,
 }
 
@@ -99,6 +105,8 @@ impl ShardCore {
             blocking: BlockingRegistry::default(),
             cluster_opt: None,
             keys_in_flight: KeysInFlight::default(),
+            exports: BTreeMap::new(),
+            imports: HashMap::new(),
             held: false,
         }
     }
@@ -166,6 +174,23 @@ impl ShardCore {
     /// for them, oldest first.
     pub fn release_keys_in_flight(&mut self, keys: &[Bytes]) {
         let parked = self.keys_in_flight.release(keys);
+        self.rerun_parked(parked);
+    }
+
+    /// Holds back writes to `slots` (a native migration's handoff): batches
+    /// that reach one park until `thaw_slots`.
+    pub fn freeze_slots(&mut self, slots: &[u16]) {
+        self.keys_in_flight.freeze(slots.iter().copied());
+    }
+
+    /// Lets writes to `slots` run again: the parked batches run now, routed
+    /// by the current snapshot.
+    pub fn thaw_slots(&mut self, slots: &[u16]) {
+        let parked = self.keys_in_flight.thaw(slots.iter().copied());
+        self.rerun_parked(parked);
+    }
+
+    fn rerun_parked(&mut self, parked: VecDeque<ParkedBatch>) {
         if parked.is_empty() {
             return;
         }
