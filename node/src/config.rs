@@ -77,6 +77,9 @@ pub struct Flags {
     /// Milliseconds of silence after which a node is flagged as failed (default 5000).
     #[arg(long = "cluster-node-timeout")]
     pub cluster_node_timeout: Option<String>,
+    /// Bytes per second a native slot migration may send (e.g. 50mb; 0 = unlimited).
+    #[arg(long = "migration-max-bytes-per-sec")]
+    pub migration_max_bytes_per_sec: Option<String>,
     /// Print the listening port on stdout once ready (used by tests with --port 0).
     #[arg(long = "print-port", hide = true)]
     pub print_port: bool,
@@ -176,6 +179,8 @@ pub struct RuntimeConfig {
     pub timeout_secs: u64,
     pub hz: u32,
     pub encoding: EncodingThresholds,
+    /// Bytes per second a native slot migration may send; 0 = unlimited.
+    pub migration_max_bytes_per_sec: u64,
 }
 
 /// When a collection switches from its compact encoding (listpack, intset)
@@ -218,6 +223,7 @@ impl Default for RuntimeConfig {
             timeout_secs: 0,
             hz: 10,
             encoding: EncodingThresholds::default(),
+            migration_max_bytes_per_sec: 0,
         }
     }
 }
@@ -294,6 +300,10 @@ impl RuntimeConfig {
                 self.client_output_buffer_limit = parse_memory_setting(name, hard)?;
             }
             "timeout" => self.timeout_secs = parse_number(name, value)?,
+            "migration-max-bytes-per-sec" => {
+                self.migration_max_bytes_per_sec =
+                    parse_memory(value).with_context(|| format!("invalid memory value for '{name}': {value}"))?;
+            }
             "hz" => {
                 let hz: u32 = parse_number(name, value)?;
                 self.hz = hz.clamp(1, 500);
@@ -432,7 +442,7 @@ impl StartupConfig {
             }
             config.config_file = Some(path.clone());
         }
-        let given: [(&str, Option<String>); 16] = [
+        let given: [(&str, Option<String>); 17] = [
             ("port", flags.port.map(|port| port.to_string())),
             ("bind", flags.bind.map(|addresses| addresses.join(" "))),
             ("shards", flags.shards.map(|shards| shards.to_string())),
@@ -449,6 +459,7 @@ impl StartupConfig {
             ("cluster-announce-hostname", flags.cluster_announce_hostname),
             ("cluster-preferred-endpoint-type", flags.cluster_preferred_endpoint_type),
             ("cluster-node-timeout", flags.cluster_node_timeout),
+            ("migration-max-bytes-per-sec", flags.migration_max_bytes_per_sec),
         ];
         for (name, value) in given {
             if let Some(value) = value {

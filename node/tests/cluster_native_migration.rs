@@ -94,13 +94,27 @@ fn owner_port_of_slot(node: &TestServer, slot: u16) -> Option<i64> {
     })
 }
 
-/// A key of `slot`'s hash tag family that hashes to `slot`.
+/// A key that hashes to `slot`: `{tag}:index` with a hash tag found once
+/// per slot (the table is built on first use).
 fn key_in_slot(slot: u16, index: usize) -> String {
-    (0..)
-        .map(|tag: u32| format!("{{t{tag}}}"))
-        .find(|tag| starling_protocol::key_slot(tag.as_bytes()) == slot)
-        .map(|tag| format!("{tag}:{index}"))
-        .expect("some tag hashes to every slot")
+    static TAGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let tags = TAGS.get_or_init(|| {
+        let mut tags: Vec<Option<String>> = vec![None; 16384];
+        let mut missing = tags.len();
+        for tag in 0u32.. {
+            let text = format!("{{t{tag}}}");
+            let entry = &mut tags[usize::from(starling_protocol::key_slot(text.as_bytes()))];
+            if entry.is_none() {
+                *entry = Some(text);
+                missing -= 1;
+                if missing == 0 {
+                    break;
+                }
+            }
+        }
+        tags.into_iter().map(|tag| tag.expect("every slot has a tag")).collect()
+    });
+    format!("{}:{index}", tags[usize::from(slot)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,4 +285,135 @@ fn a_counter_incremented_through_the_handoff_keeps_every_increment() {
     assert_eq!(on_target, acknowledged);
     let entry = wait_for_migration(&nodes[0], "EXPORT", Duration::from_secs(10));
     assert_eq!(field(&entry, "state"), "success");
+}
+
+/// Three nodes with all the slots and a fourth, empty one that has joined.
+fn cluster_with_empty_fourth(label: &str) -> (Vec<TempDir>, Vec<TestServer>) {
+    let (mut dirs, mut nodes) = formed_cluster(label, 3);
+    let dir = TempDir::new(&format!("{label}-3"));
+    let fourth = start_node(&dir.path, 2, &[]);
+    let reply: String = query(
+        &nodes[0],
+        &[
+            "CLUSTER",
+            "MEET",
+            "127.0.0.1",
+            &fourth.port().to_string(),
+            &cluster_port(&fourth).to_string(),
+        ],
+    );
+    assert_eq!(reply, "OK");
+    dirs.push(dir);
+    nodes.push(fourth);
+    wait_for_agreement(&nodes.iter().collect::<Vec<_>>(), Duration::from_secs(20));
+    (dirs, nodes)
+}
+
+/// Loads `count` keys of 100 bytes into slots 0-999 (owned by node 0).
+fn load_slots(node: &TestServer, count: usize) {
+    let mut connection = node.connection();
+    let value = "v".repeat(100);
+    for batch in 0..count / 100 {
+        let mut pipeline = redis::pipe();
+        for index in batch * 100..(batch + 1) * 100 {
+            pipeline
+                .cmd("SET")
+                .arg(key_in_slot((index % 1000) as u16, index))
+                .arg(&value)
+                .ignore();
+        }
+        let _: () = pipeline.query(&mut connection).unwrap();
+    }
+}
+
+fn keys_in_slots(node: &TestServer, slots: std::ops::Range<u16>) -> i64 {
+    slots
+        .map(|slot| query::<i64>(node, &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]))
+        .sum()
+}
+
+async fn start_checker(nodes: &[TestServer]) -> Checker {
+    let mut config = CheckConfig::new(nodes.iter().take(3).map(address).collect());
+    config.writers = 6;
+    config.keys_per_writer = 30;
+    config.duration_opt = Some(Duration::from_secs(120));
+    config.max_attempts = 50;
+    let checker = Checker::start(config).await.unwrap();
+    while checker
+        .progress()
+        .acknowledged
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < 100
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    checker
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_migration_leaves_every_key_at_the_source() {
+    let (_dirs, nodes) = cluster_with_empty_fourth("native-cancel");
+    let target_id = my_id(&nodes[3]);
+    load_slots(&nodes[0], 5_000);
+    // About 600 KB to move at 100 KB/s: still streaming when the cancel comes.
+    let _: String = query(&nodes[0], &["CONFIG", "SET", "migration-max-bytes-per-sec", "100kb"]);
+    let checker = start_checker(&nodes).await;
+    let _: String = query(
+        &nodes[0],
+        &["CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", "0", "999", "NODE", &target_id],
+    );
+    tokio::task::block_in_place(|| {
+        wait_until(Duration::from_secs(20), "the target to receive some keys", || {
+            migrations(&nodes[3])
+                .first()
+                .is_some_and(|entry| field(entry, "keys_moved") != "0")
+        });
+        let reply: String = query(&nodes[0], &["CLUSTER", "CANCELSLOTMIGRATIONS"]);
+        assert_eq!(reply, "OK");
+        let entry = wait_for_migration(&nodes[0], "EXPORT", Duration::from_secs(20));
+        assert_eq!(field(&entry, "state"), "cancelled", "{entry:?}");
+        let import = wait_for_migration(&nodes[3], "IMPORT", Duration::from_secs(20));
+        assert_eq!(field(&import, "state"), "cancelled", "{import:?}");
+        wait_until(Duration::from_secs(20), "the target to drop the partial data", || {
+            keys_in_slots(&nodes[3], 0..1000) == 0
+        });
+        assert!(keys_in_slots(&nodes[0], 0..1000) >= 5_000);
+        assert_eq!(owner_port_of_slot(&nodes[2], 500), Some(i64::from(nodes[0].port())));
+    });
+    let report = checker.stop().await.unwrap().verify().await;
+    assert!(report.is_clean(), "{}", report.summary());
+    assert_eq!(report.failed, 0, "{}", report.summary());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_dies_mid_migration_leaves_the_source_in_charge() {
+    let (_dirs, mut nodes) = cluster_with_empty_fourth("native-kill");
+    let target_id = my_id(&nodes[3]);
+    load_slots(&nodes[0], 5_000);
+    let _: String = query(&nodes[0], &["CONFIG", "SET", "migration-max-bytes-per-sec", "100kb"]);
+    let checker = start_checker(&nodes).await;
+    let _: String = query(
+        &nodes[0],
+        &["CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", "0", "999", "NODE", &target_id],
+    );
+    tokio::task::block_in_place(|| {
+        wait_until(Duration::from_secs(20), "the target to receive some keys", || {
+            migrations(&nodes[3])
+                .first()
+                .is_some_and(|entry| field(entry, "keys_moved") != "0")
+        });
+    });
+    let target = nodes.pop().unwrap();
+    tokio::task::spawn_blocking(move || target.handle.shutdown())
+        .await
+        .unwrap();
+    tokio::task::block_in_place(|| {
+        let entry = wait_for_migration(&nodes[0], "EXPORT", Duration::from_secs(30));
+        assert_eq!(field(&entry, "state"), "failed", "{entry:?}");
+        assert!(keys_in_slots(&nodes[0], 0..1000) >= 5_000);
+        assert_eq!(owner_port_of_slot(&nodes[1], 500), Some(i64::from(nodes[0].port())));
+    });
+    let report = checker.stop().await.unwrap().verify().await;
+    assert!(report.is_clean(), "{}", report.summary());
+    assert_eq!(report.failed, 0, "{}", report.summary());
 }

@@ -62,7 +62,14 @@ pub fn cluster_migrateslots(session: &mut Session, args: Vec<Bytes>) -> LocalBox
                 .migrations
                 .register(name, Operation::Export, job.slots, myself, job.target);
             let router = ShardRouter::for_current_thread(session.server.shards.clone());
-            tokio::task::spawn_local(outgoing::run(std::sync::Arc::clone(&cluster), router, record, address));
+            let config = session.server.config.clone();
+            tokio::task::spawn_local(outgoing::run(
+                std::sync::Arc::clone(&cluster),
+                config,
+                router,
+                record,
+                address,
+            ));
         }
         Ok(Frame::ok())
     }

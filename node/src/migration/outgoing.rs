@@ -30,10 +30,12 @@ use super::link::{Link, LinkReply, LinkRequest};
 use super::{MigrationRecord, MigrationState};
 use crate::cluster::manager::{ClusterRequest, Handover};
 use crate::cluster::ClusterHandle;
+use crate::config::SharedConfig;
 use crate::keyspace::migration::{MigrationEntry, SlotExport};
 use crate::shard::{unix_time_ms, ShardCore, ShardRouter};
 
-/// Bytes of entries per chunk (one shard step exports about this much).
+/// Bytes of entries per chunk (one shard step exports about this much),
+/// unless a throttle asks for smaller chunks.
 const CHUNK_BUDGET_BYTES: usize = 256 * 1024;
 /// Chunks written before waiting for the oldest reply.
 const CHUNK_WINDOW: usize = 4;
@@ -61,6 +63,7 @@ fn failed(message: impl Into<String>) -> Stop {
 /// Runs the migration to its end and records the outcome.
 pub async fn run(
     cluster: Arc<ClusterHandle>,
+    config: SharedConfig,
     router: ShardRouter,
     record: Arc<MigrationRecord>,
     target_address: String,
@@ -73,6 +76,9 @@ pub async fn run(
         slots_by_shard,
         handoff: SourceHandoff::new(0, HandoffTimeouts::default(), unix_time_ms()),
         link_opt: None,
+        config,
+        started: std::time::Instant::now(),
+        bytes_sent: 0,
     };
     let outcome = source.migrate(&target_address).await;
     match outcome {
@@ -103,6 +109,9 @@ struct Source {
     slots_by_shard: BTreeMap<usize, Vec<u16>>,
     handoff: SourceHandoff,
     link_opt: Option<Link>,
+    config: SharedConfig,
+    started: std::time::Instant,
+    bytes_sent: u64,
 }
 
 impl Source {
@@ -168,9 +177,10 @@ impl Source {
                     });
                 }
                 let slots = slots.clone();
+                let budget_bytes = self.chunk_budget_bytes();
                 let (entries, keys) = self
                     .router
-                    .run(shard, move |core| export_step(core, &slots))
+                    .run(shard, move |core| export_step(core, &slots, budget_bytes))
                     .await
                     .map_err(|error| failed(error.to_string()))?;
                 if entries.is_empty() {
@@ -195,16 +205,43 @@ impl Source {
             })
             .await
             .map_err(failed)?;
+        let window_full = link.outstanding >= CHUNK_WINDOW;
         self.record.update(|progress| {
             progress.keys += keys;
             progress.bytes += bytes as u64;
         });
-        if link.outstanding >= CHUNK_WINDOW {
+        if window_full {
+            let link = self.link_opt.as_mut().expect("linked");
             expect_ok(link.receive().await)?;
             self.record
                 .update(|progress| progress.last_ack_unix_secs = super::unix_secs());
         }
+        self.throttle(bytes as u64).await;
         Ok(())
+    }
+
+    /// Chunks of a throttled migration carry about a tenth of a second of
+    /// its budget, so that the pace is smooth and a cancel is seen quickly.
+    fn chunk_budget_bytes(&self) -> usize {
+        match self.config.load().migration_max_bytes_per_sec {
+            0 => CHUNK_BUDGET_BYTES,
+            limit => (limit as usize / 10).clamp(4 * 1024, CHUNK_BUDGET_BYTES),
+        }
+    }
+
+    /// Keeps the stream under `migration-max-bytes-per-sec`: after each
+    /// chunk, waits until the bytes sent so far fit the budget.
+    async fn throttle(&mut self, bytes: u64) {
+        self.bytes_sent += bytes;
+        let limit = self.config.load().migration_max_bytes_per_sec;
+        if limit == 0 {
+            return;
+        }
+        let due = Duration::from_secs_f64(self.bytes_sent as f64 / limit as f64);
+        let elapsed = self.started.elapsed();
+        if due > elapsed {
+            tokio::time::sleep(due - elapsed).await;
+        }
     }
 
     async fn drain_replies(&mut self) -> Result<(), Stop> {
@@ -437,7 +474,7 @@ fn close_exports(core: &mut ShardCore, slots: &[u16]) {
 
 /// One shard step: a chunk from the first export of `slots` with data left.
 /// Returns the entries and how many of them carry a whole key or a first part.
-fn export_step(core: &mut ShardCore, slots: &[u16]) -> (Vec<MigrationEntry>, u64) {
+fn export_step(core: &mut ShardCore, slots: &[u16], budget_bytes: usize) -> (Vec<MigrationEntry>, u64) {
     let now_ms = core.now_ms.max(unix_time_ms());
     let ShardCore { keyspace, exports, .. } = core;
     for slot in slots {
@@ -448,7 +485,7 @@ fn export_step(core: &mut ShardCore, slots: &[u16]) -> (Vec<MigrationEntry>, u64
             continue;
         }
         let keys_before = export.keys_exported;
-        let entries = keyspace.export_chunk(export, CHUNK_BUDGET_BYTES, now_ms);
+        let entries = keyspace.export_chunk(export, budget_bytes, now_ms);
         let keys = export.keys_exported - keys_before;
         if !entries.is_empty() {
             return (entries, keys);

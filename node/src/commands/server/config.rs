@@ -105,6 +105,11 @@ const PARAMETERS: &[Parameter] = &[
         value: |_, config| config.timeout_secs.to_string(),
     },
     Parameter {
+        name: "migration-max-bytes-per-sec",
+        kind: ParameterKind::Memory { min: 0, max: i64::MAX },
+        value: |_, config| config.migration_max_bytes_per_sec.to_string(),
+    },
+    Parameter {
         name: "hz",
         kind: ParameterKind::Integer {
             min: 0,
@@ -590,6 +595,7 @@ mod tests {
                 "maxclients" => config.maxclients.to_string(),
                 "timeout" => config.timeout_secs.to_string(),
                 "hz" => config.hz.to_string(),
+                "migration-max-bytes-per-sec" => config.migration_max_bytes_per_sec.to_string(),
                 "proto-max-bulk-len" => config.proto_max_bulk_len.to_string(),
                 "client-query-buffer-limit" => config.client_query_buffer_limit.to_string(),
                 "client-output-buffer-limit" => format!("normal {} 0 0", config.client_output_buffer_limit),
