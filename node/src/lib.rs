@@ -4,6 +4,8 @@
 //! core runs a shard actor that owns a set of hash slots outright.
 //!
 //! # Layout
+//! - `admin`: `starling-admin`, the operator CLI (status, rebalance,
+//!   add-node, drain, remove), as a library the tests drive too.
 //! - `allocator`: the global allocator (mimalloc) and its tuning.
 //! - `config`: flags, the redis.conf-style config file, CONFIG GET/SET parameters.
 //! - `cluster`: cluster mode: the manager that owns this node's gossip
@@ -18,6 +20,7 @@
 //!   runner, the target's side, the link between them.
 //! - `commands`: the command table (`table`) and one file per command family.
 
+pub mod admin;
 pub mod allocator;
 pub mod cluster;
 pub mod commands;

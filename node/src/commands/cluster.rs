@@ -454,7 +454,10 @@ pub fn render_info(snapshot: &ClusterSnapshot) -> String {
         ("cluster_known_nodes", view.nodes.len().to_string()),
         ("cluster_size", view.size().to_string()),
         // Redis's currentEpoch is never below an epoch this node has seen.
-        ("cluster_current_epoch", myself.current_epoch.max(view.current_epoch()).to_string()),
+        (
+            "cluster_current_epoch",
+            myself.current_epoch.max(view.current_epoch()).to_string(),
+        ),
         ("cluster_my_epoch", myself.config_epoch.to_string()),
         (
             "cluster_stats_messages_sent",

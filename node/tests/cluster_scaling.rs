@@ -1,0 +1,119 @@
+//! Scale-out 3 → 4 and scale-in 4 → 3 with `starling-admin`'s operations
+//! (add-node + rebalance, drain + remove), native migration underneath,
+//! while starling-bench's checker writes and verifies the whole time.
+
+mod cluster_harness;
+mod common;
+
+use std::time::Duration;
+
+use cluster_harness::*;
+use common::TestServer;
+use starling_cluster::NodeId;
+use starling_loadtest::check::{CheckConfig, Checker};
+use starling_node::admin::{self, Cluster, RebalanceOptions};
+
+fn address(node: &TestServer) -> String {
+    format!("127.0.0.1:{}", node.port())
+}
+
+fn slot_counts(seed: &str) -> Vec<(NodeId, usize)> {
+    let cluster = Cluster::load(seed).unwrap();
+    cluster.primaries().map(|node| (node.id, node.slots.len())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_out_then_in_under_load_keeps_every_acknowledged_write() {
+    let dirs: Vec<TempDir> = (0..4).map(|index| TempDir::new(&format!("scale-{index}"))).collect();
+    let nodes: Vec<TestServer> = dirs.iter().map(|dir| start_node(&dir.path, 2, &[])).collect();
+    form_cluster(&nodes[..3].iter().collect::<Vec<_>>());
+    let seed = address(&nodes[0]);
+    {
+        let mut connection = nodes[0].connection();
+        for index in 0..3_000 {
+            let _: redis::Value = redis::cmd("SET")
+                .arg(format!("preload:{index}"))
+                .arg(index)
+                .query(&mut connection)
+                .unwrap_or(redis::Value::Nil);
+        }
+    }
+    let mut config = CheckConfig::new(nodes[..3].iter().map(address).collect());
+    config.writers = 8;
+    config.keys_per_writer = 24;
+    config.duration_opt = Some(Duration::from_secs(300));
+    config.max_attempts = 50;
+    let checker = Checker::start(config).await.unwrap();
+    while checker
+        .progress()
+        .acknowledged
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < 200
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Scale out: join the fourth node and fill it.
+    let new_id = tokio::task::block_in_place(|| {
+        let new_id = admin::add_node(&seed, &address(&nodes[3])).unwrap();
+        let cluster = Cluster::load(&seed).unwrap();
+        let moves = admin::plan_rebalance(&cluster, &RebalanceOptions::default()).unwrap();
+        assert_eq!(moves.len(), 3, "each old node gives to the new one: {moves:?}");
+        admin::execute_moves(&cluster, &moves, 2, |_| {}).unwrap();
+        new_id
+    });
+    let counts = tokio::task::block_in_place(|| slot_counts(&seed));
+    assert_eq!(counts.len(), 4);
+    assert!(
+        counts.iter().all(|(_, slots)| (4095..=4097).contains(slots)),
+        "{counts:?}"
+    );
+    let acknowledged = checker
+        .progress()
+        .acknowledged
+        .load(std::sync::atomic::Ordering::Relaxed);
+    while checker
+        .progress()
+        .acknowledged
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < acknowledged + 200
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Scale in: drain the fourth node, then remove it.
+    tokio::task::block_in_place(|| {
+        let cluster = Cluster::load(&seed).unwrap();
+        let mut options = RebalanceOptions::default();
+        options.weights.insert(new_id, 0.0);
+        let moves = admin::plan_rebalance(&cluster, &options).unwrap();
+        assert!(moves.iter().all(|planned| planned.source == new_id));
+        admin::execute_moves(&cluster, &moves, 2, |_| {}).unwrap();
+        wait_until(
+            Duration::from_secs(20),
+            "the drained node to hold no slot anywhere",
+            || {
+                slot_counts(&seed)
+                    .iter()
+                    .all(|(id, slots)| *id != new_id || *slots == 0)
+            },
+        );
+        admin::remove_node(&seed, &new_id).unwrap();
+        wait_until(Duration::from_secs(20), "the others to forget the removed node", || {
+            nodes[..3].iter().all(|node| {
+                Cluster::load(&address(node))
+                    .unwrap()
+                    .nodes
+                    .iter()
+                    .all(|entry| entry.id != new_id)
+            })
+        });
+    });
+    let counts = tokio::task::block_in_place(|| slot_counts(&seed));
+    assert_eq!(counts.len(), 3);
+    assert_eq!(counts.iter().map(|(_, slots)| slots).sum::<usize>(), 16384);
+    let report = checker.stop().await.unwrap().verify().await;
+    assert!(report.is_clean(), "{}", report.summary());
+    assert_eq!(report.failed, 0, "{}", report.summary());
+    assert!(report.acknowledged > 400);
+}
