@@ -22,8 +22,13 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$wo
 # p99 in ms of an open-loop run against the cluster seeded at $1, for $2.
 open_loop_p99() {
   "$BENCH_BIN" run --target "$1" --mode cluster --mix get=1,set=1 --keyspace "$KEYS" --value-size 100 \
-    --rate "$RATE" -c 20 --duration "$2" --quiet --json "$work/open-loop.json" >/dev/null
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(f"{r[\"total\"][\"latency\"][\"p99_ms\"]:.2f} ms (errors {r[\"total\"][\"errors\"]}, MOVED followed {r[\"redirects\"][\"moved\"]})")' "$work/open-loop.json"
+    --rate "$RATE" -c 20 --duration "$2" --quiet --json "$work/open-loop-$2.json" >/dev/null
+  python3 - "$work/open-loop-$2.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+total = report["total"]
+print(f'{total["latency"]["p99_ms"]:.2f} ms (errors {total["errors"]}, MOVED followed {report["redirects"]["moved"]})')
+PY
 }
 
 now_ms() { date +%s%3N; }
