@@ -12,6 +12,7 @@
 #
 #   cargo build --release -p starling-node -p starling-loadtest
 #   bench/migration.sh          # KEYS=1000000 RATE=5000
+#   MIGRATION_LIMIT=5mb bench/migration.sh   # throttle Starling's stream per node
 source "$(dirname "$0")/lib.sh"
 KEYS=${KEYS:-1000000}
 RATE=${RATE:-5000}
@@ -56,6 +57,9 @@ run_kind() { # kind
     redis-cli --cluster rebalance "${addresses[0]}" --cluster-use-empty-masters --cluster-pipeline 100 >/dev/null
   else
     local target; target=$(redis-cli -p "${ports[3]}" CLUSTER MYID)
+    for i in 0 1 2; do
+      redis-cli -p "${ports[$i]}" CONFIG SET migration-max-bytes-per-sec "${MIGRATION_LIMIT:-0}" >/dev/null
+    done
     for i in 0 1 2; do
       local start=$(( i * 16384 / 3 )) end=$(( (i + 1) * 16384 / 3 - 1 ))
       local from=$(( end - (end - start + 1) / 4 + 1 ))

@@ -440,12 +440,7 @@ impl Source {
                 let slots = slots.clone();
                 let left = self
                     .router
-                    .run(shard, move |core| {
-                        slots
-                            .iter()
-                            .map(|&slot| core.keyspace.drop_slot_keys(slot, FREE_STEP_KEYS))
-                            .sum::<usize>()
-                    })
+                    .run(shard, move |core| free_step(core, &slots))
                     .await;
                 if !matches!(left, Ok(left) if left > 0) {
                     break;
@@ -461,6 +456,26 @@ pub fn client_address(cluster: &ClusterHandle, node: starling_cluster::NodeId) -
     let snapshot = cluster.snapshot();
     let view = snapshot.view.nodes.iter().find(|view| view.id == node)?;
     Some(format!("{}:{}", view.endpoint.ip, view.endpoint.port))
+}
+
+/// Frees up to `FREE_STEP_KEYS` keys of `slots`; returns how many are left.
+fn free_step(core: &mut ShardCore, slots: &[u16]) -> usize {
+    let mut budget = FREE_STEP_KEYS;
+    let mut left = 0;
+    for &slot in slots {
+        let held = core.keyspace.slot_len(slot);
+        if held == 0 {
+            continue;
+        }
+        if budget == 0 {
+            left += held;
+            continue;
+        }
+        let freed = held.min(budget);
+        left += core.keyspace.drop_slot_keys(slot, freed);
+        budget -= freed;
+    }
+    left
 }
 
 /// Stops tracking and exporting `slots` and lets their writes run.
