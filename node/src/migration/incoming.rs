@@ -141,6 +141,8 @@ async fn chunk(session: &Session, incoming: &Incoming, seq: u64, entries: Vec<Mi
             Ok(Err(error)) => return LinkReply::Refused(error),
             Err(error) => return LinkReply::Refused(error.to_string()),
         }
+        // The local shard applied inline: let the thread's clients run.
+        tokio::task::yield_now().await;
     }
     LinkReply::Ok
 }

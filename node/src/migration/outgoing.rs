@@ -187,6 +187,9 @@ impl Source {
                     break;
                 }
                 self.send_chunk(entries, keys).await?;
+                // A local shard's step ran inline and the socket write rarely
+                // waits: give the thread's clients their turn between chunks.
+                tokio::task::yield_now().await;
             }
         }
         Ok(())
