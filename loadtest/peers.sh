@@ -3,7 +3,8 @@
 # again on exit:
 #   - redis-server standalone and a 3-primary Redis cluster (Debian package,
 #     `apt-get install redis-server redis-tools`), always;
-#   - with --starling, also a standalone Starling and a 3-node Starling
+#   - with --starling, also a standalone Starling (STARLING_SHARDS shards,
+#     default: the number of cores) and a 3-node Starling
 #     cluster (release build: cargo build --release -p starling-node).
 # Each cluster is built with `redis-cli --cluster create` and waited for
 # until every node reports cluster_state:ok.
@@ -50,7 +51,7 @@ echo "REDIS_STANDALONE=$REDIS_STANDALONE"
 echo "REDIS_CLUSTER=$REDIS_CLUSTER"
 if [ $with_starling = 1 ]; then
   [ -x "$STARLING_BIN" ] || { echo "build $STARLING_BIN first: cargo build --release -p starling-node" >&2; exit 1; }
-  port=$(free_port); start_starling "$port" "$(nproc)" >/dev/null; wait_for_ping "$port"
+  port=$(free_port); start_starling "$port" "${STARLING_SHARDS:-$(nproc)}" >/dev/null; wait_for_ping "$port"
   export STARLING_STANDALONE=127.0.0.1:$port
   start_cluster starling
   export STARLING_CLUSTER=$cluster_seeds
