@@ -119,6 +119,20 @@ async fn chunk(session: &Session, incoming: &Incoming, seq: u64, entries: Vec<Mi
         // Out of order or after the handoff: ignored, as the protocol says.
         return LinkReply::Ok;
     }
+    // One writer: an import never writes into a slot this node serves.
+    if let Some(cluster) = &session.server.cluster {
+        let snapshot = cluster.snapshot();
+        let myself = snapshot.view.myself;
+        let served_here = incoming.record.slots.iter().any(|slot| {
+            snapshot
+                .slot_map()
+                .owner(slot)
+                .is_some_and(|owner| owner.node == myself)
+        });
+        if served_here {
+            return LinkReply::Refused("this node already serves some of the imported slots".to_string());
+        }
+    }
     let mut by_shard: BTreeMap<usize, Vec<MigrationEntry>> = BTreeMap::new();
     for entry in entries {
         let shard = session.router.shard_of_key(entry.key());

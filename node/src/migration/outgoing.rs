@@ -441,10 +441,7 @@ impl Source {
         for (shard, slots) in self.slots_by_shard.clone() {
             loop {
                 let slots = slots.clone();
-                let left = self
-                    .router
-                    .run(shard, move |core| free_step(core, &slots))
-                    .await;
+                let left = self.router.run(shard, move |core| free_step(core, &slots)).await;
                 if !matches!(left, Ok(left) if left > 0) {
                     break;
                 }
