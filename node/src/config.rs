@@ -77,6 +77,9 @@ pub struct Flags {
     /// Milliseconds of silence after which a node is flagged as failed (default 5000).
     #[arg(long = "cluster-node-timeout")]
     pub cluster_node_timeout: Option<String>,
+    /// Fill a newly joined empty primary with slots automatically: yes or no.
+    #[arg(long = "cluster-auto-rebalance")]
+    pub cluster_auto_rebalance: Option<String>,
     /// Bytes per second a native slot migration may send (e.g. 50mb; 0 = unlimited).
     #[arg(long = "migration-max-bytes-per-sec")]
     pub migration_max_bytes_per_sec: Option<String>,
@@ -122,6 +125,8 @@ pub struct ClusterConfig {
     /// `cluster-node-timeout`. Redis's default is 15000 ms; ours is 5000 so
     /// that a node that stops is flagged `fail` within 5 seconds.
     pub node_timeout_ms: u64,
+    /// `cluster-auto-rebalance`: fill a newly joined empty primary.
+    pub auto_rebalance: bool,
 }
 
 /// The smallest `cluster-node-timeout` accepted: below it gossip would
@@ -138,6 +143,7 @@ impl Default for ClusterConfig {
             announce_hostname_opt: None,
             preferred_endpoint_type: EndpointType::Ip,
             node_timeout_ms: 5000,
+            auto_rebalance: false,
         }
     }
 }
@@ -376,6 +382,7 @@ impl StartupConfig {
                 self.dir = PathBuf::from(value);
             }
             "cluster-enabled" => self.cluster.enabled = parse_yes_no(name, value)?,
+            "cluster-auto-rebalance" => self.cluster.auto_rebalance = parse_yes_no(name, value)?,
             "cluster-port" => {
                 let port: u16 = parse_number(name, value)?;
                 self.cluster.port_opt = (port != 0).then_some(port);
@@ -442,7 +449,7 @@ impl StartupConfig {
             }
             config.config_file = Some(path.clone());
         }
-        let given: [(&str, Option<String>); 17] = [
+        let given: [(&str, Option<String>); 18] = [
             ("port", flags.port.map(|port| port.to_string())),
             ("bind", flags.bind.map(|addresses| addresses.join(" "))),
             ("shards", flags.shards.map(|shards| shards.to_string())),
@@ -460,6 +467,7 @@ impl StartupConfig {
             ("cluster-preferred-endpoint-type", flags.cluster_preferred_endpoint_type),
             ("cluster-node-timeout", flags.cluster_node_timeout),
             ("migration-max-bytes-per-sec", flags.migration_max_bytes_per_sec),
+            ("cluster-auto-rebalance", flags.cluster_auto_rebalance),
         ];
         for (name, value) in given {
             if let Some(value) = value {
@@ -540,6 +548,7 @@ mod tests {
         config.apply("cluster-announce-hostname", "node-9.starling").unwrap();
         config.apply("cluster-preferred-endpoint-type", "hostname").unwrap();
         config.apply("cluster-node-timeout", "2000").unwrap();
+        config.apply("cluster-auto-rebalance", "yes").unwrap();
         config.apply("dir", "/var/lib/starling").unwrap();
         assert_eq!(
             config.cluster,
@@ -551,6 +560,7 @@ mod tests {
                 announce_hostname_opt: Some("node-9.starling".into()),
                 preferred_endpoint_type: EndpointType::Hostname,
                 node_timeout_ms: 2000,
+                auto_rebalance: true,
             }
         );
         assert_eq!(config.dir, PathBuf::from("/var/lib/starling"));

@@ -124,6 +124,11 @@ pub struct ServerContext {
 }
 
 impl ServerContext {
+    /// Whether the server was asked to stop.
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown_tx.borrow()
+    }
+
     /// Asks the server to stop: the accept loop ends and the process exits.
     pub fn request_shutdown(&self) {
         let _ = self.shutdown_tx.send(true);
@@ -260,6 +265,9 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
     on_ready(&context);
 
     actix_rt::spawn(sample_metrics(context.clone()));
+    if config.cluster.enabled && config.cluster.auto_rebalance {
+        crate::admin::auto::spawn(format!("127.0.0.1:{tcp_port}"), context.clone());
+    }
     if let Some(cluster_task) = cluster_task_opt {
         actix_rt::spawn(cluster_task.run());
     }

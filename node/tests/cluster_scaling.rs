@@ -117,3 +117,31 @@ async fn scale_out_then_in_under_load_keeps_every_acknowledged_write() {
     assert_eq!(report.failed, 0, "{}", report.summary());
     assert!(report.acknowledged > 400);
 }
+
+#[test]
+fn cluster_auto_rebalance_fills_a_newly_joined_node() {
+    let dirs: Vec<TempDir> = (0..4).map(|index| TempDir::new(&format!("auto-{index}"))).collect();
+    let auto = [("cluster-auto-rebalance", "yes")];
+    let nodes: Vec<TestServer> = dirs.iter().map(|dir| start_node(&dir.path, 2, &auto)).collect();
+    form_cluster(&nodes[..3].iter().collect::<Vec<_>>());
+    let reply: String = query(
+        &nodes[0],
+        &[
+            "CLUSTER",
+            "MEET",
+            "127.0.0.1",
+            &nodes[3].port().to_string(),
+            &cluster_port(&nodes[3]).to_string(),
+        ],
+    );
+    assert_eq!(reply, "OK");
+    let newcomer = my_id(&nodes[3]);
+    let seed = address(&nodes[0]);
+    wait_until(Duration::from_secs(60), "the new node to get its share", || {
+        slot_counts(&seed)
+            .iter()
+            .any(|(id, slots)| id.as_str() == newcomer && (4095..=4097).contains(slots))
+    });
+    let counts = slot_counts(&seed);
+    assert_eq!(counts.iter().map(|(_, slots)| slots).sum::<usize>(), 16384);
+}

@@ -10,7 +10,11 @@
 //!   it, then rebalances slots onto it;
 //! - `drain <node-id>`: rebalances with weight 0 for that node;
 //! - `remove <node-id>`: forgets an empty node everywhere and resets it.
+//!
+//! `auto` runs the same operations inside a node started with
+//! `--cluster-auto-rebalance yes`.
 
+pub mod auto;
 pub mod client;
 
 use std::collections::BTreeMap;
