@@ -288,12 +288,20 @@ impl Keyspace {
     }
 
     /// Removes up to `limit` keys of `slot` (freeing a migrated slot a bit
-    /// at a time). Returns how many keys the slot still holds.
+    /// at a time). Returns how many keys the slot still holds. Large values
+    /// are freed on the lazy-free thread: dropping a 1M-field hash takes
+    /// long enough to stall the shard.
     pub fn drop_slot_keys(&mut self, slot: u16, limit: usize) -> usize {
         let keys = self.keys_in_slot(slot, limit);
+        let mut large = Vec::new();
         for key in keys {
-            self.remove(&key);
+            if let Some((record, _)) = self.remove(&key) {
+                if record.value.heap_size_bytes() > PART_THRESHOLD_BYTES {
+                    large.push(record);
+                }
+            }
         }
+        super::lazy_free::drop_later(large);
         self.slot_len(slot)
     }
 }

@@ -16,6 +16,7 @@ pub mod dict;
 pub mod dump;
 pub mod hash;
 pub mod hyperloglog;
+pub mod lazy_free;
 pub mod list;
 pub mod migration;
 pub mod record;
