@@ -6,7 +6,9 @@
 //! for long. A collection bigger than [`PART_THRESHOLD_BYTES`] travels as
 //! several `Part`s (hash, set and sorted-set members by their own stable
 //! cursor, list elements by index), so a 1M-field hash needs neither a long
-//! pause nor one giant message.
+//! pause nor one giant message. (Large means more than 1024 elements, or
+//! more than 64 KB: sizing is only done for small collections, as it walks
+//! every element.)
 //!
 //! Writes during the export are caught by dirty tracking (see
 //! `Keyspace::track_writes`): every key written in a tracked slot is queued
@@ -34,6 +36,22 @@ use super::Keyspace;
 
 /// Values bigger than this (estimated heap bytes) are sent in parts.
 pub const PART_THRESHOLD_BYTES: usize = 64 * 1024;
+/// Collections with more elements than this are sent in parts without
+/// sizing them first (sizing a collection walks all of it).
+const PART_THRESHOLD_ELEMENTS: usize = 1024;
+
+/// Whether `value` travels in parts. O(1) for large collections: only
+/// small ones are sized.
+fn is_large(value: &Value) -> bool {
+    let elements = match value {
+        Value::String(_) => return false,
+        Value::List(list) => list.len(),
+        Value::Hash(hash) => hash.len(),
+        Value::Set(set) => set.len(),
+        Value::SortedSet(sorted_set) => sorted_set.len(),
+    };
+    elements > PART_THRESHOLD_ELEMENTS || value.heap_size_bytes() > PART_THRESHOLD_BYTES
+}
 /// Keys taken from the slot table per scan step.
 const SCAN_STEP_KEYS: usize = 32;
 
@@ -208,8 +226,7 @@ impl Keyspace {
             });
         };
         export.keys_exported += 1;
-        let splittable = !matches!(record.value, Value::String(_));
-        if splittable && record.value.heap_size_bytes() > PART_THRESHOLD_BYTES {
+        if is_large(&record.value) {
             export.part_opt = Some(PartCursor {
                 key,
                 position: 0,
@@ -296,7 +313,7 @@ impl Keyspace {
         let mut large = Vec::new();
         for key in keys {
             if let Some((record, _)) = self.remove(&key) {
-                if record.value.heap_size_bytes() > PART_THRESHOLD_BYTES {
+                if is_large(&record.value) {
                     large.push(record);
                 }
             }
