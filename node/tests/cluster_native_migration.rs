@@ -9,7 +9,6 @@ use std::time::Duration;
 use cluster_harness::*;
 use common::TestServer;
 use redis::Value;
-use starling_loadtest::check::{CheckConfig, Checker};
 
 fn formed_cluster(label: &str, count: usize) -> (Vec<TempDir>, Vec<TestServer>) {
     let dirs: Vec<TempDir> = (0..count)
@@ -139,16 +138,8 @@ async fn slots_move_under_load_with_every_acknowledged_write_kept() {
             let _: i64 = hset.query(&mut connection).unwrap();
         }
     }
-    let mut config = CheckConfig::new(nodes.iter().map(address).collect());
-    config.writers = 8;
-    config.keys_per_writer = 30;
-    config.duration_opt = Some(Duration::from_secs(120));
-    config.verify_every = 20;
-    let checker = Checker::start(config).await.unwrap();
+    let checker = start_checker(nodes.iter().map(address).collect(), 8, 30).await;
     let progress = std::sync::Arc::clone(checker.progress());
-    while progress.acknowledged.load(std::sync::atomic::Ordering::Relaxed) < 200 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     let source = &nodes[0];
     let reply: String = query(
         source,
@@ -332,24 +323,6 @@ fn keys_in_slots(node: &TestServer, slots: std::ops::Range<u16>) -> i64 {
         .sum()
 }
 
-async fn start_checker(nodes: &[TestServer]) -> Checker {
-    let mut config = CheckConfig::new(nodes.iter().take(3).map(address).collect());
-    config.writers = 6;
-    config.keys_per_writer = 30;
-    config.duration_opt = Some(Duration::from_secs(120));
-    config.max_attempts = 50;
-    let checker = Checker::start(config).await.unwrap();
-    while checker
-        .progress()
-        .acknowledged
-        .load(std::sync::atomic::Ordering::Relaxed)
-        < 100
-    {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    checker
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_migration_leaves_every_key_at_the_source() {
     let (_dirs, nodes) = cluster_with_empty_fourth("native-cancel");
@@ -357,7 +330,7 @@ async fn a_cancelled_migration_leaves_every_key_at_the_source() {
     load_slots(&nodes[0], 5_000);
     // About 600 KB to move at 100 KB/s: still streaming when the cancel comes.
     let _: String = query(&nodes[0], &["CONFIG", "SET", "migration-max-bytes-per-sec", "100kb"]);
-    let checker = start_checker(&nodes).await;
+    let checker = start_checker(nodes.iter().take(3).map(address).collect(), 6, 30).await;
     let _: String = query(
         &nodes[0],
         &["CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", "0", "999", "NODE", &target_id],
@@ -391,7 +364,7 @@ async fn a_target_that_dies_mid_migration_leaves_the_source_in_charge() {
     let target_id = my_id(&nodes[3]);
     load_slots(&nodes[0], 5_000);
     let _: String = query(&nodes[0], &["CONFIG", "SET", "migration-max-bytes-per-sec", "100kb"]);
-    let checker = start_checker(&nodes).await;
+    let checker = start_checker(nodes.iter().take(3).map(address).collect(), 6, 30).await;
     let _: String = query(
         &nodes[0],
         &["CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", "0", "999", "NODE", &target_id],

@@ -10,7 +10,6 @@ use std::time::Duration;
 use cluster_harness::*;
 use common::TestServer;
 use starling_cluster::NodeId;
-use starling_loadtest::check::{CheckConfig, Checker};
 use starling_node::admin::{self, Cluster, RebalanceOptions};
 
 fn address(node: &TestServer) -> String {
@@ -38,20 +37,7 @@ async fn scale_out_then_in_under_load_keeps_every_acknowledged_write() {
                 .unwrap_or(redis::Value::Nil);
         }
     }
-    let mut config = CheckConfig::new(nodes[..3].iter().map(address).collect());
-    config.writers = 8;
-    config.keys_per_writer = 24;
-    config.duration_opt = Some(Duration::from_secs(300));
-    config.max_attempts = 50;
-    let checker = Checker::start(config).await.unwrap();
-    while checker
-        .progress()
-        .acknowledged
-        .load(std::sync::atomic::Ordering::Relaxed)
-        < 200
-    {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let checker = start_checker(nodes[..3].iter().map(address).collect(), 8, 24).await;
 
     // Scale out: join the fourth node and fill it.
     let new_id = tokio::task::block_in_place(|| {

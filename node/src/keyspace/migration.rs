@@ -284,16 +284,7 @@ impl Keyspace {
         let mut buckets_left = SCAN_STEP_KEYS * 10;
         let found_before = out.len();
         loop {
-            cursor = table.records.scan_bucket(cursor, |record| {
-                let expired = record.has_expire()
-                    && table
-                        .expires
-                        .get(&record.key)
-                        .is_some_and(|entry| entry.at_ms <= now_ms);
-                if !expired {
-                    out.push_back(record.key.clone());
-                }
-            });
+            cursor = table.scan_live_keys(cursor, now_ms, out);
             buckets_left -= 1;
             if cursor == 0 {
                 return None;
@@ -326,56 +317,40 @@ impl Keyspace {
 /// Reads elements of `value` from `position` until about `budget_bytes`.
 /// Returns them and the position to continue from (`None` when done).
 fn collect_part(value: &Value, position: u64, budget_bytes: usize) -> (PartElements, Option<u64>) {
-    let mut size = 0usize;
     match value {
         Value::Hash(hash) => {
-            let mut pairs = Vec::new();
-            let mut cursor = position;
-            loop {
-                cursor = hash.scan(cursor, |field, value| {
-                    size += field.len() + value.len() + 4;
+            let (pairs, next) = collect_by_cursor(position, budget_bytes, |cursor, pairs, size| {
+                hash.scan(cursor, |field, value| {
+                    *size += field.len() + value.len() + 4;
                     pairs.push((Bytes::copy_from_slice(field), Bytes::copy_from_slice(value)));
-                });
-                if cursor == 0 || size >= budget_bytes {
-                    break;
-                }
-            }
-            (PartElements::Hash(pairs), (cursor != 0).then_some(cursor))
+                })
+            });
+            (PartElements::Hash(pairs), next)
         }
         Value::Set(set) => {
-            let mut members = Vec::new();
-            let mut cursor = position;
-            loop {
-                cursor = set.scan(cursor, |member| {
+            let (members, next) = collect_by_cursor(position, budget_bytes, |cursor, members, size| {
+                set.scan(cursor, |member| {
                     member.with_bytes(|bytes| {
-                        size += bytes.len() + 2;
+                        *size += bytes.len() + 2;
                         members.push(Bytes::copy_from_slice(bytes));
                     })
-                });
-                if cursor == 0 || size >= budget_bytes {
-                    break;
-                }
-            }
-            (PartElements::Set(members), (cursor != 0).then_some(cursor))
+                })
+            });
+            (PartElements::Set(members), next)
         }
         Value::SortedSet(sorted_set) => {
-            let mut entries = Vec::new();
-            let mut cursor = position;
-            loop {
-                cursor = sorted_set.scan(cursor, 64, 64, |entry| {
-                    size += entry.member.len() + 10;
+            let (entries, next) = collect_by_cursor(position, budget_bytes, |cursor, entries, size| {
+                sorted_set.scan(cursor, 64, 64, |entry| {
+                    *size += entry.member.len() + 10;
                     entries.push((Bytes::copy_from_slice(&entry.member), entry.score));
-                });
-                if cursor == 0 || size >= budget_bytes {
-                    break;
-                }
-            }
-            (PartElements::SortedSet(entries), (cursor != 0).then_some(cursor))
+                })
+            });
+            (PartElements::SortedSet(entries), next)
         }
         Value::List(list) => {
-            let start = position as usize;
+            let mut size = 0usize;
             let mut elements = Vec::new();
-            let mut index = start;
+            let mut index = position as usize;
             while index < list.len() && size < budget_bytes {
                 let batch = list.range_bytes(index, 256, false);
                 index += batch.len();
@@ -386,6 +361,25 @@ fn collect_part(value: &Value, position: u64, budget_bytes: usize) -> (PartEleme
             (PartElements::List(elements), next)
         }
         Value::String(_) => (PartElements::List(Vec::new()), None),
+    }
+}
+
+/// Runs `step` (one stable-cursor scan step that adds items and their
+/// size) from `position` until the cursor is done or `budget_bytes` are
+/// collected. Returns the items and the cursor to continue from.
+fn collect_by_cursor<T>(
+    position: u64,
+    budget_bytes: usize,
+    mut step: impl FnMut(u64, &mut Vec<T>, &mut usize) -> u64,
+) -> (Vec<T>, Option<u64>) {
+    let mut items = Vec::new();
+    let mut size = 0usize;
+    let mut cursor = position;
+    loop {
+        cursor = step(cursor, &mut items, &mut size);
+        if cursor == 0 || size >= budget_bytes {
+            return (items, (cursor != 0).then_some(cursor));
+        }
     }
 }
 

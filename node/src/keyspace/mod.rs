@@ -43,6 +43,18 @@ pub struct SlotTable {
 }
 
 impl SlotTable {
+    /// Scans one bucket of the records from `cursor`, adding the keys that
+    /// have not expired to `keys`; returns the next cursor (0: done).
+    fn scan_live_keys(&self, cursor: u64, now_ms: u64, keys: &mut impl Extend<SmallBytes>) -> u64 {
+        self.records.scan_bucket(cursor, |record| {
+            let expired =
+                record.has_expire() && self.expires.get(&record.key).is_some_and(|entry| entry.at_ms <= now_ms);
+            if !expired {
+                keys.extend(std::iter::once(record.key.clone()));
+            }
+        })
+    }
+
     fn mark_dirty(&mut self, key: &[u8]) {
         if let Some(dirty) = &mut self.dirty_opt {
             if !dirty.contains(key) {
@@ -404,16 +416,7 @@ impl Keyspace {
                 cursor = 0;
                 buckets_left -= 1;
             } else {
-                cursor = table.records.scan_bucket(cursor, |record| {
-                    let expired = record.has_expire()
-                        && table
-                            .expires
-                            .get(&record.key)
-                            .is_some_and(|entry| entry.at_ms <= now_ms);
-                    if !expired {
-                        keys.push(record.key.clone());
-                    }
-                });
+                cursor = table.scan_live_keys(cursor, now_ms, &mut keys);
                 buckets_left -= 1;
                 if cursor == 0 {
                     slot += self.shard_count;

@@ -253,3 +253,31 @@ impl Drop for ProcessNode {
         let _ = self.child.wait();
     }
 }
+
+/// Starts starling-bench's lost-write checker against `seeds` (for the
+/// length of a test: stop it with `Checker::stop`) and waits until it has
+/// 200 acknowledged writes, so that a test disturbs a cluster under load.
+pub async fn start_checker(
+    seeds: Vec<String>,
+    writers: usize,
+    keys_per_writer: usize,
+) -> starling_loadtest::check::Checker {
+    let mut config = starling_loadtest::check::CheckConfig::new(seeds);
+    config.writers = writers;
+    config.keys_per_writer = keys_per_writer;
+    config.duration_opt = Some(Duration::from_secs(300));
+    config.verify_every = 20;
+    config.max_attempts = 50;
+    let checker = starling_loadtest::check::Checker::start(config)
+        .await
+        .expect("the checker starts");
+    while checker
+        .progress()
+        .acknowledged
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < 200
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    checker
+}
