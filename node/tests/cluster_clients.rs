@@ -17,18 +17,6 @@ use common::TestServer;
 use futures::future::join_all;
 use redis::AsyncCommands;
 
-fn three_nodes(label: &str) -> (Vec<TempDir>, Vec<TestServer>) {
-    let dirs: Vec<TempDir> = (0..3).map(|index| TempDir::new(&format!("{label}-{index}"))).collect();
-    let nodes: Vec<TestServer> = dirs.iter().map(|dir| start_node(&dir.path, 2, &[])).collect();
-    (dirs, nodes)
-}
-
-fn formed_cluster(label: &str) -> (Vec<TempDir>, Vec<TestServer>) {
-    let (dirs, nodes) = three_nodes(label);
-    form_cluster(&nodes.iter().collect::<Vec<_>>());
-    (dirs, nodes)
-}
-
 fn redis_cli(args: &[&str]) -> (bool, String) {
     let output = Command::new("redis-cli")
         .args(args)
@@ -40,7 +28,7 @@ fn redis_cli(args: &[&str]) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_async_cluster_client_writes_and_reads_ten_thousand_keys() {
-    let (_dirs, nodes) = formed_cluster("client");
+    let (_dirs, nodes) = formed_cluster("client", 3);
     let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
     let client = redis::cluster::ClusterClient::new(urls).expect("cluster client");
     let connection = client
@@ -116,7 +104,7 @@ async fn the_async_cluster_client_writes_and_reads_ten_thousand_keys() {
 
 #[test]
 fn a_plain_client_gets_moved_and_redis_cli_follows_it() {
-    let (_dirs, nodes) = formed_cluster("moved");
+    let (_dirs, nodes) = formed_cluster("moved", 3);
     // foo is slot 12182, served by the third node (10924-16383).
     let owner = &nodes[2];
     let mut raw = nodes[0].raw();
@@ -142,7 +130,7 @@ fn a_plain_client_gets_moved_and_redis_cli_follows_it() {
 
 #[test]
 fn redis_cli_creates_and_checks_a_cluster_of_fresh_nodes() {
-    let (_dirs, nodes) = three_nodes("create");
+    let (_dirs, nodes) = start_nodes("create", 3, &[]);
     let addresses: Vec<String> = nodes.iter().map(|node| format!("127.0.0.1:{}", node.port())).collect();
     let mut args = vec!["--cluster", "create"];
     args.extend(addresses.iter().map(String::as_str));
@@ -213,7 +201,7 @@ print("redis-py ok")
 
 #[test]
 fn redis_py_cluster_writes_reads_and_pipelines_across_slots() {
-    let (_dirs, nodes) = formed_cluster("redis-py");
+    let (_dirs, nodes) = formed_cluster("redis-py", 3);
     let mut command = Command::new(python());
     command.arg("-c").arg(REDIS_PY_SCRIPT);
     for node in &nodes {

@@ -17,17 +17,6 @@ use starling_loadtest::run::{run, RunConfig};
 use starling_loadtest::workload::{parse_mix, KeyDistribution, ValueSize, WorkloadConfig};
 use starling_protocol::{key_slot, Frame};
 
-fn formed_cluster(label: &str) -> (Vec<TempDir>, Vec<TestServer>) {
-    let dirs: Vec<TempDir> = (0..3).map(|index| TempDir::new(&format!("{label}-{index}"))).collect();
-    let nodes: Vec<TestServer> = dirs.iter().map(|dir| start_node(&dir.path, 2, &[])).collect();
-    form_cluster(&nodes.iter().collect::<Vec<_>>());
-    (dirs, nodes)
-}
-
-fn address(node: &TestServer) -> String {
-    format!("127.0.0.1:{}", node.port())
-}
-
 fn run_config(seed_node: &TestServer, mix: &str, requests: u64) -> RunConfig {
     RunConfig {
         seeds: vec![address(seed_node)],
@@ -58,7 +47,7 @@ fn run_config(seed_node: &TestServer, mix: &str, requests: u64) -> RunConfig {
 
 #[test]
 fn a_cluster_run_routes_every_key_to_its_owner() {
-    let (_dirs, nodes) = formed_cluster("bench-route");
+    let (_dirs, nodes) = formed_cluster("bench-route", 3);
     let result = run(&run_config(&nodes[1], "set=2,get=2,incr=1,lpush=1", 6000)).unwrap();
     assert_eq!(result.mode, Mode::Cluster);
     let all = result.stats.combined();
@@ -88,7 +77,7 @@ fn a_cluster_run_routes_every_key_to_its_owner() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_table_is_corrected_by_following_moved() {
-    let (_dirs, nodes) = formed_cluster("bench-moved");
+    let (_dirs, nodes) = formed_cluster("bench-moved", 3);
     let seeds = vec![address(&nodes[0])];
     // Believe that node 0 serves everything.
     let stale = SlotTable::single(&seeds[0]);
@@ -137,7 +126,7 @@ async fn a_stale_table_is_corrected_by_following_moved() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_checker_finds_every_acknowledged_write_on_a_cluster() {
-    let (_dirs, nodes) = formed_cluster("bench-check");
+    let (_dirs, nodes) = formed_cluster("bench-check", 3);
     let mut config = CheckConfig::new(nodes.iter().map(address).collect());
     config.writers = 6;
     config.keys_per_writer = 9;

@@ -35,17 +35,6 @@ fn send(raw: &mut RawConnection, words: &[&str]) -> Frame {
     raw.command(&args)
 }
 
-/// Nodes with their data directories, formed into one cluster with even
-/// slot ranges.
-fn formed_cluster(label: &str, count: usize) -> (Vec<TempDir>, Vec<TestServer>) {
-    let dirs: Vec<TempDir> = (0..count)
-        .map(|index| TempDir::new(&format!("{label}-{index}")))
-        .collect();
-    let nodes: Vec<TestServer> = dirs.iter().map(|dir| start_node(&dir.path, 2, &[])).collect();
-    form_cluster(&nodes.iter().collect::<Vec<_>>());
-    (dirs, nodes)
-}
-
 /// A hash tag whose slot lies in `start..=end`, so that `{tag}name` keys
 /// land there.
 fn tag_in(start: u16, end: u16, skip: usize) -> String {

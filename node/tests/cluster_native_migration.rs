@@ -10,19 +10,6 @@ use cluster_harness::*;
 use common::TestServer;
 use redis::Value;
 
-fn formed_cluster(label: &str, count: usize) -> (Vec<TempDir>, Vec<TestServer>) {
-    let dirs: Vec<TempDir> = (0..count)
-        .map(|index| TempDir::new(&format!("{label}-{index}")))
-        .collect();
-    let nodes: Vec<TestServer> = dirs.iter().map(|dir| start_node(&dir.path, 2, &[])).collect();
-    form_cluster(&nodes.iter().collect::<Vec<_>>());
-    (dirs, nodes)
-}
-
-fn address(node: &TestServer) -> String {
-    format!("127.0.0.1:{}", node.port())
-}
-
 /// The GETSLOTMIGRATIONS entries of a node, as field → text maps.
 fn migrations(node: &TestServer) -> Vec<Vec<(String, String)>> {
     let reply: Value = query(node, &["CLUSTER", "GETSLOTMIGRATIONS"]);
@@ -323,12 +310,14 @@ fn keys_in_slots(node: &TestServer, slots: std::ops::Range<u16>) -> i64 {
         .sum()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancelled_migration_leaves_every_key_at_the_source() {
-    let (_dirs, nodes) = cluster_with_empty_fourth("native-cancel");
+/// Four nodes (the fourth empty), 5,000 keys in slots 0-999 of node 0, the
+/// checker writing, and a move of those slots to node 3 throttled to
+/// 100 KB/s (about 600 KB: several seconds), returned once the target has
+/// received some keys.
+async fn slow_move_under_load(label: &str) -> (Vec<TempDir>, Vec<TestServer>, starling_loadtest::check::Checker) {
+    let (dirs, nodes) = cluster_with_empty_fourth(label);
     let target_id = my_id(&nodes[3]);
     load_slots(&nodes[0], 5_000);
-    // About 600 KB to move at 100 KB/s: still streaming when the cancel comes.
     let _: String = query(&nodes[0], &["CONFIG", "SET", "migration-max-bytes-per-sec", "100kb"]);
     let checker = start_checker(nodes.iter().take(3).map(address).collect(), 6, 30).await;
     let _: String = query(
@@ -341,6 +330,14 @@ async fn a_cancelled_migration_leaves_every_key_at_the_source() {
                 .first()
                 .is_some_and(|entry| field(entry, "keys_moved") != "0")
         });
+    });
+    (dirs, nodes, checker)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_migration_leaves_every_key_at_the_source() {
+    let (_dirs, nodes, checker) = slow_move_under_load("native-cancel").await;
+    tokio::task::block_in_place(|| {
         let reply: String = query(&nodes[0], &["CLUSTER", "CANCELSLOTMIGRATIONS"]);
         assert_eq!(reply, "OK");
         let entry = wait_for_migration(&nodes[0], "EXPORT", Duration::from_secs(20));
@@ -360,22 +357,7 @@ async fn a_cancelled_migration_leaves_every_key_at_the_source() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_that_dies_mid_migration_leaves_the_source_in_charge() {
-    let (_dirs, mut nodes) = cluster_with_empty_fourth("native-kill");
-    let target_id = my_id(&nodes[3]);
-    load_slots(&nodes[0], 5_000);
-    let _: String = query(&nodes[0], &["CONFIG", "SET", "migration-max-bytes-per-sec", "100kb"]);
-    let checker = start_checker(nodes.iter().take(3).map(address).collect(), 6, 30).await;
-    let _: String = query(
-        &nodes[0],
-        &["CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", "0", "999", "NODE", &target_id],
-    );
-    tokio::task::block_in_place(|| {
-        wait_until(Duration::from_secs(20), "the target to receive some keys", || {
-            migrations(&nodes[3])
-                .first()
-                .is_some_and(|entry| field(entry, "keys_moved") != "0")
-        });
-    });
+    let (_dirs, mut nodes, checker) = slow_move_under_load("native-kill").await;
     let target = nodes.pop().unwrap();
     tokio::task::spawn_blocking(move || target.handle.shutdown())
         .await

@@ -8,13 +8,8 @@ mod common;
 use std::time::Duration;
 
 use cluster_harness::*;
-use common::TestServer;
 use starling_cluster::NodeId;
 use starling_node::admin::{self, Cluster, RebalanceOptions};
-
-fn address(node: &TestServer) -> String {
-    format!("127.0.0.1:{}", node.port())
-}
 
 fn slot_counts(seed: &str) -> Vec<(NodeId, usize)> {
     let cluster = Cluster::load(seed).unwrap();
@@ -23,8 +18,7 @@ fn slot_counts(seed: &str) -> Vec<(NodeId, usize)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_out_then_in_under_load_keeps_every_acknowledged_write() {
-    let dirs: Vec<TempDir> = (0..4).map(|index| TempDir::new(&format!("scale-{index}"))).collect();
-    let nodes: Vec<TestServer> = dirs.iter().map(|dir| start_node(&dir.path, 2, &[])).collect();
+    let (_dirs, nodes) = start_nodes("scale", 4, &[]);
     form_cluster(&nodes[..3].iter().collect::<Vec<_>>());
     let seed = address(&nodes[0]);
     {
@@ -106,9 +100,7 @@ async fn scale_out_then_in_under_load_keeps_every_acknowledged_write() {
 
 #[test]
 fn cluster_auto_rebalance_fills_a_newly_joined_node() {
-    let dirs: Vec<TempDir> = (0..4).map(|index| TempDir::new(&format!("auto-{index}"))).collect();
-    let auto = [("cluster-auto-rebalance", "yes")];
-    let nodes: Vec<TestServer> = dirs.iter().map(|dir| start_node(&dir.path, 2, &auto)).collect();
+    let (_dirs, nodes) = start_nodes("auto", 4, &[("cluster-auto-rebalance", "yes")]);
     form_cluster(&nodes[..3].iter().collect::<Vec<_>>());
     let reply: String = query(
         &nodes[0],

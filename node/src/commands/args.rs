@@ -79,6 +79,15 @@ pub fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()
 }
 
+/// Arguments from words, for the command families' unit tests.
+#[cfg(test)]
+pub fn test_args(words: &[&str]) -> Vec<Bytes> {
+    words
+        .iter()
+        .map(|word| Bytes::copy_from_slice(word.as_bytes()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -485,13 +485,7 @@ fn client_help(_session: &mut Session, _args: &[Bytes]) -> CommandResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words
-            .iter()
-            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-            .collect()
-    }
+    use crate::commands::args::test_args as args;
 
     #[test]
     fn client_attributes_are_printable_ascii_without_spaces() {

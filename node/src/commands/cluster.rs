@@ -1012,13 +1012,7 @@ fn cluster_saveconfig(session: &mut Session, _args: Vec<Bytes>) -> LocalBoxFutur
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words
-            .iter()
-            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-            .collect()
-    }
+    use crate::commands::args::test_args as args;
 
     #[test]
     fn slots_are_parsed_like_redis() {

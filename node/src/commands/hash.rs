@@ -544,13 +544,7 @@ fn scan_reply(cursor: u64, elements: Vec<Frame>) -> Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words
-            .iter()
-            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-            .collect()
-    }
+    use crate::commands::args::test_args as args;
 
     #[test]
     fn hscan_options_follow_scan_generic_command() {

@@ -1168,13 +1168,7 @@ pub(crate) fn restore(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words
-            .iter()
-            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-            .collect()
-    }
+    use crate::commands::args::test_args as args;
 
     #[test]
     fn expire_options_are_checked_in_redis_order() {

@@ -773,13 +773,7 @@ fn lmpop(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words
-            .iter()
-            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-            .collect()
-    }
+    use crate::commands::args::test_args as args;
 
     #[test]
     fn ranges_follow_redis_rules() {

@@ -559,13 +559,7 @@ impl<'a> ReplyReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words
-            .iter()
-            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-            .collect()
-    }
+    use crate::commands::args::test_args as args;
 
     #[test]
     fn keys_are_found_like_redis() {

@@ -40,6 +40,28 @@ impl Drop for TempDir {
     }
 }
 
+/// `count` cluster nodes (2 shards each, `extra` settings) with their own
+/// data directories; not yet a cluster.
+pub fn start_nodes(label: &str, count: usize, extra: &[(&str, &str)]) -> (Vec<TempDir>, Vec<TestServer>) {
+    let dirs: Vec<TempDir> = (0..count)
+        .map(|index| TempDir::new(&format!("{label}-{index}")))
+        .collect();
+    let nodes: Vec<TestServer> = dirs.iter().map(|dir| start_node(&dir.path, 2, extra)).collect();
+    (dirs, nodes)
+}
+
+/// `count` nodes formed into one cluster with even slot ranges.
+pub fn formed_cluster(label: &str, count: usize) -> (Vec<TempDir>, Vec<TestServer>) {
+    let (dirs, nodes) = start_nodes(label, count, &[]);
+    form_cluster(&nodes.iter().collect::<Vec<_>>());
+    (dirs, nodes)
+}
+
+/// `127.0.0.1:<client port>` of a node.
+pub fn address(node: &TestServer) -> String {
+    format!("127.0.0.1:{}", node.port())
+}
+
 /// Polls `condition` every 20 ms until it holds; panics with `what` after `limit`.
 pub fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
     let started = Instant::now();

@@ -453,13 +453,7 @@ fn total_system_memory_bytes() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words
-            .iter()
-            .map(|word| Bytes::copy_from_slice(word.as_bytes()))
-            .collect()
-    }
+    use crate::commands::args::test_args as args;
 
     #[test]
     fn sections_are_selected_like_redis() {
