@@ -20,6 +20,8 @@
 //!   as sans-IO state machines for the source and the target.
 //! - `rebalance`: the planner of the fewest slot moves toward weighted
 //!   shares of slots, keys or memory.
+//! - `telemetry`: the load figures and migration progress each node gossips
+//!   about itself, for the dashboard.
 //! - `view`: `ClusterView`, the immutable snapshot of nodes, health and slot map.
 //! - `transport`: `UdpGossipTransport`, chitchat's UDP transport bound before
 //!   gossip starts (so port 0 works) and counting messages.
@@ -32,6 +34,7 @@ pub mod rebalance;
 pub mod slot_map;
 pub mod slot_marks;
 pub mod slots;
+pub mod telemetry;
 pub mod transport;
 pub mod view;
 
@@ -41,5 +44,6 @@ pub use node_id::NodeId;
 pub use slot_map::{resolve_epoch_collision, SlotClaim, SlotMap, SlotOwner};
 pub use slot_marks::{SlotMark, SlotMarks};
 pub use slots::{parse_range, SlotRange, SlotSet, SLOT_COUNT};
+pub use telemetry::{MigrationReport, NodeStats, NodeTelemetry};
 pub use transport::{GossipCounters, UdpGossipTransport};
 pub use view::{ClusterView, Endpoint, Health, NodeView, Role};

@@ -16,6 +16,8 @@
 //! | `current_epoch` | the highest epoch the node has seen |
 //! | `slots` | the slots it claims (`SlotSet::encode`) |
 //!
+//! plus the load figures and migration reports of `telemetry`.
+//!
 //! The chitchat node id is our `NodeId`; the generation is set per process
 //! start, and only the newest generation of each node id counts.
 //!
@@ -36,7 +38,9 @@
 //! `node_timeout` (`FAILURE_SILENCE_SHARE`). With the default 5 s timeout a
 //! stopped node is flagged after 2.5 s plus one refresh round; a node just
 //! discovered counts as online until it has been silent that long (the
-//! detector needs two heartbeats before it can call anyone alive).
+//! detector needs two heartbeats before it can call anyone alive). Silent
+//! for a quarter of `node_timeout` and not live, a node is `Suspect` (the
+//! `fail?` flag); it keeps serving its slots.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -52,6 +56,7 @@ use tokio::time::Instant;
 
 use crate::node_id::NodeId;
 use crate::slots::SlotSet;
+use crate::telemetry::{self, MigrationReport, NodeStats, NodeTelemetry};
 use crate::view::{ClusterView, Endpoint, Health, NodeView, Role};
 
 const KEY_ENDPOINT: &str = "endpoint";
@@ -100,6 +105,10 @@ pub struct MembershipError(String);
 /// detector's verdict, before it is flagged failed.
 const FAILURE_SILENCE_SHARE: u32 = 2;
 
+/// The same for `Suspect` (Redis's PFAIL), which changes nothing but the
+/// `fail?` flag and the dashboard's health column.
+const SUSPICION_SILENCE_SHARE: u32 = 4;
+
 /// What deriving views remembers from one round to the next.
 struct ViewDerivation {
     myself: NodeId,
@@ -108,6 +117,7 @@ struct ViewDerivation {
     /// When each node's heartbeat last moved, as seen here.
     last_heard: HashMap<ChitchatId, (Heartbeat, Instant)>,
     silence_before_failure: Duration,
+    silence_before_suspicion: Duration,
 }
 
 pub struct Membership {
@@ -150,6 +160,7 @@ impl Membership {
             forgotten: HashMap::new(),
             last_heard: HashMap::new(),
             silence_before_failure: config.node_timeout / FAILURE_SILENCE_SHARE,
+            silence_before_suspicion: config.node_timeout / SUSPICION_SILENCE_SHARE,
         };
         let first_view = Arc::new(derivation.derive(&*chitchat.lock().await));
         let derivation = Arc::new(Mutex::new(derivation));
@@ -198,6 +209,57 @@ impl Membership {
             state.set(KEY_SLOTS, claimed_slots.encode());
         }
         self.refresh().await
+    }
+
+    /// Publishes this node's load figures and migration reports (see
+    /// `telemetry`); reports no longer in `migrations` are deleted.
+    pub async fn publish_telemetry(&self, stats: &NodeStats, migrations: &[MigrationReport]) {
+        let chitchat = self.handle.chitchat();
+        let mut chitchat = chitchat.lock().await;
+        let state = chitchat.self_node_state();
+        state.set(telemetry::KEY_STATS, telemetry::encode_stats(stats));
+        let reports = telemetry::encode_reports(migrations);
+        let stale: Vec<String> = state
+            .iter_prefix(telemetry::KEY_MIGRATION_PREFIX)
+            .map(|(key, _)| key.to_string())
+            .filter(|key| !reports.iter().any(|(published, _)| published == key))
+            .collect();
+        for key in stale {
+            state.delete(&key);
+        }
+        for (key, value) in reports {
+            state.set(key, value);
+        }
+    }
+
+    /// What every node in the current view last published about its load
+    /// and migrations (its newest generation).
+    pub async fn telemetry(&self) -> HashMap<NodeId, NodeTelemetry> {
+        let view = self.view();
+        let chitchat = self.handle.chitchat();
+        let chitchat = chitchat.lock().await;
+        let mut newest: HashMap<NodeId, (u64, NodeTelemetry)> = HashMap::new();
+        for (chitchat_id, state) in chitchat.node_states() {
+            let Ok(id) = chitchat_id.node_id.parse::<NodeId>() else {
+                continue;
+            };
+            if view.node(&id).is_none()
+                || newest
+                    .get(&id)
+                    .is_some_and(|(known, _)| *known >= chitchat_id.generation_id)
+            {
+                continue;
+            }
+            newest.insert(id, (chitchat_id.generation_id, telemetry::decode(state.key_values())));
+        }
+        newest.into_iter().map(|(id, (_, telemetry))| (id, telemetry)).collect()
+    }
+
+    /// Nodes the failure detector currently sees alive (this one included).
+    pub async fn live_node_count(&self) -> usize {
+        let chitchat = self.handle.chitchat();
+        let chitchat = chitchat.lock().await;
+        chitchat.live_nodes().count()
     }
 
     /// Derives the view from the gossip state now, publishes it if it
@@ -396,12 +458,18 @@ impl ViewDerivation {
             if newest.get(&id).is_some_and(|(known, _)| *known >= generation) {
                 continue;
             }
-            let silent_long_enough = self
+            let silence = self
                 .last_heard
                 .get(chitchat_id)
-                .is_some_and(|(_, heard_at)| now.duration_since(*heard_at) >= self.silence_before_failure);
-            let failed = id != self.myself && !live.contains(chitchat_id) && silent_long_enough;
-            let health = if failed { Health::Failed } else { Health::Online };
+                .map_or(Duration::ZERO, |(_, heard_at)| now.duration_since(*heard_at));
+            let doubted = id != self.myself && !live.contains(chitchat_id);
+            let health = if doubted && silence >= self.silence_before_failure {
+                Health::Failed
+            } else if doubted && silence >= self.silence_before_suspicion {
+                Health::Suspect
+            } else {
+                Health::Online
+            };
             if let Some(node) = node_view(id, state, health) {
                 newest.insert(id, (generation, node));
             }

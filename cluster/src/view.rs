@@ -35,8 +35,28 @@ impl Role {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Health {
     Online,
+    /// The failure detector no longer sees the node alive, but it has not
+    /// been silent long enough to be flagged failed (Redis's `fail?`, PFAIL).
+    /// It still serves its slots.
+    Suspect,
     /// The failure detector declared the node dead (Redis's `fail` flag).
     Failed,
+}
+
+impl Health {
+    /// Whether the node counts as serving its slots (not flagged failed).
+    pub fn is_serving(self) -> bool {
+        self != Health::Failed
+    }
+
+    /// The word the admin API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Online => "alive",
+            Health::Suspect => "suspect",
+            Health::Failed => "failed",
+        }
+    }
 }
 
 /// How clients reach a node, as it publishes it.
@@ -118,7 +138,7 @@ impl ClusterView {
                 self.slot_map
                     .owner(slot)
                     .and_then(|owner| self.node(&owner.node))
-                    .is_some_and(|node| node.health == Health::Online)
+                    .is_some_and(|node| node.health.is_serving())
             })
             .count()
     }

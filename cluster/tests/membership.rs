@@ -6,7 +6,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use chitchat::transport::ChannelTransport;
-use starling_cluster::{ClusterView, Endpoint, Health, Membership, MembershipConfig, NodeId, Role, SlotRange, SlotSet};
+use starling_cluster::{
+    ClusterView, Endpoint, Health, Membership, MembershipConfig, MigrationReport, NodeId, NodeStats, NodeTelemetry,
+    Role, SlotRange, SlotSet,
+};
 use tokio::time::Instant;
 
 const NODE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -90,6 +93,14 @@ async fn three_nodes_converge_and_a_stopped_node_is_declared_failed() {
     let stopped = members.pop().expect("three members");
     stopped.shutdown().await;
     for membership in &members {
+        // Doubted first (`fail?`), while its slots still count as served.
+        wait_for_view(membership, NODE_TIMEOUT, |view| {
+            view.node(&ids[2]).is_some_and(|node| node.health == Health::Suspect) && view.is_ok()
+        })
+        .await
+        .unwrap();
+    }
+    for membership in &members {
         let detected_after = wait_for_view(membership, NODE_TIMEOUT, |view| {
             view.node(&ids[2]).is_some_and(|node| node.health == Health::Failed) && !view.is_ok()
         })
@@ -102,6 +113,72 @@ async fn three_nodes_converge_and_a_stopped_node_is_declared_failed() {
         let view = membership.view();
         assert_eq!(view.slots_ok(), 10923);
     }
+}
+
+/// Polls (in virtual time) until `condition` holds for what `membership`
+/// has heard of `node`'s telemetry.
+async fn wait_for_telemetry(membership: &Membership, node: NodeId, condition: impl Fn(&NodeTelemetry) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let heard = membership.telemetry().await.remove(&node).unwrap_or_default();
+        if condition(&heard) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "telemetry never arrived: {heard:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn load_figures_and_migration_reports_reach_every_node() {
+    let transport = ChannelTransport::with_mtu(65_507);
+    let ids = [NodeId::random(), NodeId::random()];
+    let first = Membership::start(config(30, ids[0], 1, (0, 8000)), &transport)
+        .await
+        .unwrap();
+    let mut second_config = config(31, ids[1], 2, (8001, 16383));
+    second_config.seeds = vec![gossip_address(30).to_string()];
+    let second = Membership::start(second_config, &transport).await.unwrap();
+    wait_for_view(&second, Duration::from_secs(10), |view| view.nodes.len() == 2)
+        .await
+        .unwrap();
+
+    let stats = NodeStats {
+        keys: 42,
+        memory_bytes: 1 << 20,
+        ops_per_sec: 900,
+        connected_clients: 3,
+        commands_processed: 12_345,
+    };
+    let report = MigrationReport {
+        id: "m1".into(),
+        source: ids[0],
+        target: ids[1],
+        slots: SlotSet::from_ranges(&[SlotRange::new(0, 99)]).encode(),
+        state: "streaming".into(),
+        message: String::new(),
+        keys_moved: 10,
+        keys_total: 40,
+        bytes_moved: 1000,
+        bytes_per_sec: 500,
+        eta_secs: Some(6),
+        started_unix: 1,
+        updated_unix: 2,
+    };
+    first.publish_telemetry(&stats, std::slice::from_ref(&report)).await;
+    wait_for_telemetry(&second, ids[0], |heard| {
+        heard.stats.as_ref() == Some(&stats) && heard.migrations == [report.clone()]
+    })
+    .await;
+    // A node that has not reported yet has no figures.
+    assert_eq!(second.telemetry().await[&ids[1]].stats, None);
+
+    // A report dropped from the list disappears everywhere.
+    first.publish_telemetry(&stats, &[]).await;
+    wait_for_telemetry(&second, ids[0], |heard| {
+        heard.migrations.is_empty() && heard.stats.is_some()
+    })
+    .await;
 }
 
 /// A small seeded generator, so the partition schedule replays from its seed.

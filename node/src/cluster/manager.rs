@@ -650,7 +650,7 @@ impl ClusterManager {
 
     fn install_snapshot(&mut self, view: Arc<ClusterView>) {
         let now_ms = crate::shard::unix_time_ms();
-        for node in view.nodes.iter().filter(|node| node.health == Health::Online) {
+        for node in view.nodes.iter().filter(|node| node.health.is_serving()) {
             self.last_online_unix_ms.insert(node.id, now_ms);
         }
         self.last_online_unix_ms.retain(|node, _| view.node(node).is_some());

@@ -173,7 +173,7 @@ impl ClusterSnapshot {
                 slot_map
                     .owner(slot)
                     .and_then(|owner| view.node(&owner.node))
-                    .is_some_and(|node| node.health == Health::Online)
+                    .is_some_and(|node| node.health.is_serving())
             })
             .count();
         ClusterSnapshot {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
-use starling_cluster::{NodeId, NodeView, Role, SlotChange, SlotRange, SLOT_COUNT};
+use starling_cluster::{Health, NodeId, NodeView, Role, SlotChange, SlotRange, SLOT_COUNT};
 use starling_protocol::{key_slot, Frame};
 
 use super::args::{is_keyword, parse_i64, text};
@@ -537,6 +537,8 @@ pub fn render_nodes(snapshot: &ClusterSnapshot, now_ms: u64) -> String {
         flags.push(node.role.as_str());
         if failed {
             flags.push("fail");
+        } else if node.health == Health::Suspect {
+            flags.push("fail?");
         }
         let pong_received_ms = if failed {
             snapshot.last_online_unix_ms.get(&node.id).copied().unwrap_or(0)
