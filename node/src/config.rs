@@ -83,6 +83,19 @@ pub struct Flags {
     /// Bytes per second a native slot migration may send (e.g. 50mb; 0 = unlimited).
     #[arg(long = "migration-max-bytes-per-sec")]
     pub migration_max_bytes_per_sec: Option<String>,
+    /// Port of the dashboard and admin HTTP API: a port, 0 (any free port) or
+    /// off; default: the client port + 1000.
+    #[arg(long = "admin-port")]
+    pub admin_port: Option<String>,
+    /// Address the admin HTTP server binds (default: the first --bind address).
+    #[arg(long = "admin-bind")]
+    pub admin_bind: Option<String>,
+    /// Bearer token the admin API's actions require (without one they are refused).
+    #[arg(long = "admin-token")]
+    pub admin_token: Option<String>,
+    /// Whether the admin API's reads need the token too: yes or no.
+    #[arg(long = "admin-auth-reads")]
+    pub admin_auth_reads: Option<String>,
     /// Print the listening port on stdout once ready (used by tests with --port 0).
     #[arg(long = "print-port", hide = true)]
     pub print_port: bool,
@@ -107,7 +120,44 @@ pub struct StartupConfig {
     /// Where the cluster node state lives (`--dir`, default: the working directory).
     pub dir: PathBuf,
     pub cluster: ClusterConfig,
+    pub admin: AdminConfig,
     pub runtime: RuntimeConfig,
+}
+
+/// Where the dashboard and admin HTTP API listen (`admin-port`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminPort {
+    Off,
+    /// The client port + `ADMIN_PORT_OFFSET` (any free port when the client
+    /// port is picked by the system, or when that port is taken).
+    Default,
+    /// This port exactly (0: any free port).
+    Given(u16),
+}
+
+/// The default admin port's distance from the client port: 7000 serves its
+/// dashboard on 8000, clear of Redis's cluster bus (+10000) and Sentinel.
+pub const ADMIN_PORT_OFFSET: u16 = 1000;
+
+/// The admin HTTP server's settings, fixed at start-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminConfig {
+    pub port: AdminPort,
+    /// None: the first `bind` address.
+    pub bind_opt: Option<String>,
+    pub token_opt: Option<String>,
+    pub auth_reads: bool,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            port: AdminPort::Default,
+            bind_opt: None,
+            token_opt: None,
+            auth_reads: false,
+        }
+    }
 }
 
 /// Cluster-mode settings, all fixed at start-up.
@@ -348,6 +398,7 @@ impl StartupConfig {
             config_file: None,
             dir: PathBuf::from("."),
             cluster: ClusterConfig::default(),
+            admin: AdminConfig::default(),
             runtime: RuntimeConfig::default(),
         }
     }
@@ -381,6 +432,15 @@ impl StartupConfig {
                 }
                 self.dir = PathBuf::from(value);
             }
+            "admin-port" => {
+                self.admin.port = match value {
+                    "off" | "no" => AdminPort::Off,
+                    _ => AdminPort::Given(parse_number(name, value)?),
+                }
+            }
+            "admin-bind" => self.admin.bind_opt = Some(value.to_string()).filter(|bind| !bind.is_empty()),
+            "admin-token" => self.admin.token_opt = Some(value.to_string()).filter(|token| !token.is_empty()),
+            "admin-auth-reads" => self.admin.auth_reads = parse_yes_no(name, value)?,
             "cluster-enabled" => self.cluster.enabled = parse_yes_no(name, value)?,
             "cluster-auto-rebalance" => self.cluster.auto_rebalance = parse_yes_no(name, value)?,
             "cluster-port" => {
@@ -449,7 +509,7 @@ impl StartupConfig {
             }
             config.config_file = Some(path.clone());
         }
-        let given: [(&str, Option<String>); 18] = [
+        let given: [(&str, Option<String>); 22] = [
             ("port", flags.port.map(|port| port.to_string())),
             ("bind", flags.bind.map(|addresses| addresses.join(" "))),
             ("shards", flags.shards.map(|shards| shards.to_string())),
@@ -468,6 +528,10 @@ impl StartupConfig {
             ("cluster-node-timeout", flags.cluster_node_timeout),
             ("migration-max-bytes-per-sec", flags.migration_max_bytes_per_sec),
             ("cluster-auto-rebalance", flags.cluster_auto_rebalance),
+            ("admin-port", flags.admin_port),
+            ("admin-bind", flags.admin_bind),
+            ("admin-token", flags.admin_token),
+            ("admin-auth-reads", flags.admin_auth_reads),
         ];
         for (name, value) in given {
             if let Some(value) = value {
@@ -573,6 +637,36 @@ mod tests {
             ("cluster-preferred-endpoint-type", "dns"),
             ("cluster-node-timeout", "10"),
             ("dir", ""),
+        ] {
+            assert!(config.apply(name, bad).is_err(), "{name} {bad}");
+        }
+    }
+
+    #[test]
+    fn admin_settings_parse() {
+        let mut config = StartupConfig::defaults();
+        assert_eq!(config.admin, AdminConfig::default());
+        config.apply("admin-port", "9000").unwrap();
+        config.apply("admin-bind", "0.0.0.0").unwrap();
+        config.apply("admin-token", "s3cret").unwrap();
+        config.apply("admin-auth-reads", "yes").unwrap();
+        assert_eq!(
+            config.admin,
+            AdminConfig {
+                port: AdminPort::Given(9000),
+                bind_opt: Some("0.0.0.0".into()),
+                token_opt: Some("s3cret".into()),
+                auth_reads: true,
+            }
+        );
+        config.apply("admin-port", "off").unwrap();
+        assert_eq!(config.admin.port, AdminPort::Off);
+        config.apply("admin-token", "").unwrap();
+        assert_eq!(config.admin.token_opt, None);
+        for (name, bad) in [
+            ("admin-port", "70000"),
+            ("admin-port", "x"),
+            ("admin-auth-reads", "maybe"),
         ] {
             assert!(config.apply(name, bad).is_err(), "{name} {bad}");
         }

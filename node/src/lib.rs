@@ -18,6 +18,9 @@
 //! - `keyspace`: per-slot tables (`dict`), records and values, expiry.
 //! - `migration`: native slot migration (CLUSTER MIGRATESLOTS): the source's
 //!   runner, the target's side, the link between them.
+//! - `telemetry`: the once-a-second sample of this node's load and
+//!   migrations, gossiped and shown by the dashboard (`admin::dashboard`
+//!   starts the admin HTTP server of the `starling-dashboard` crate).
 //! - `commands`: the command table (`table`) and one file per command family.
 
 pub mod admin;
@@ -32,6 +35,7 @@ pub mod logging;
 pub mod migration;
 pub mod server;
 pub mod shard;
+pub mod telemetry;
 
 /// The Redis version whose behaviour Starling serves.
 pub const REDIS_COMPATIBLE_VERSION: &str = "7.2.5";

@@ -1,16 +1,16 @@
 //! Start-up and the accept loop.
 //!
 //! Threads: the actix System's main thread runs the accept loop and, in
-//! cluster mode, gossip and the cluster manager (and, later, the admin
-//! server). Each of the `--shards N` Arbiters runs one `Shard` actor;
+//! cluster mode, gossip and the cluster manager, and the telemetry sampler
+//! that feeds the admin server (whose HTTP worker has a thread of its own). Each of the `--shards N` Arbiters runs one `Shard` actor;
 //! accepted connections are handed to the Arbiters round-robin and live on
 //! that thread for their whole life.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
@@ -120,6 +120,8 @@ pub struct ServerContext {
     pub cluster: Option<Arc<ClusterHandle>>,
     /// Native slot migrations, both directions (CLUSTER GETSLOTMIGRATIONS).
     pub migrations: Migrations,
+    /// The dashboard's port once it listens (None inside: it is off).
+    pub admin_port: OnceLock<Option<u16>>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -251,16 +253,27 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
             .duration_since(UNIX_EPOCH)
             .map(|elapsed| elapsed.as_secs())
             .unwrap_or(0),
-        run_id: format!("{:040x}", rand::random::<u128>()),
+        run_id: format!("{:032x}{:08x}", rand::random::<u128>(), rand::random::<u32>()),
         tcp_port,
         cluster_enabled: cluster_handle_opt.is_some(),
         cluster: cluster_handle_opt,
         migrations: Migrations::default(),
+        admin_port: OnceLock::new(),
         shutdown_tx,
     });
+    let rebalance_running = Arc::new(AtomicBool::new(false));
+    let samples = crate::telemetry::start(context.clone(), rebalance_running.clone()).await;
+    let dashboard_opt = crate::admin::dashboard::start(&context, samples, rebalance_running)?;
+    context
+        .admin_port
+        .set(dashboard_opt.as_ref().map(|dashboard| dashboard.local_addr.port()))
+        .expect("admin port set once");
     tracing::info!(port = tcp_port, shards = config.shards, "ready to accept connections");
     if config.print_port {
         println!("port={tcp_port}");
+        if let Some(dashboard) = &dashboard_opt {
+            println!("admin_port={}", dashboard.local_addr.port());
+        }
     }
     on_ready(&context);
 
@@ -284,6 +297,9 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
         _ = shutdown_rx.wait_for(|stop| *stop) => tracing::info!("shutdown requested"),
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted, shutting down"),
         _ = terminate_signal() => tracing::info!("terminated, shutting down"),
+    }
+    if let Some(dashboard) = dashboard_opt {
+        dashboard.stop().await;
     }
     for arbiter in arbiters.iter() {
         arbiter.stop();

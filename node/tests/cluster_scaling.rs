@@ -5,6 +5,7 @@
 mod cluster_harness;
 mod common;
 
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use cluster_harness::*;
@@ -39,7 +40,7 @@ async fn scale_out_then_in_under_load_keeps_every_acknowledged_write() {
         let cluster = Cluster::load(&seed).unwrap();
         let moves = admin::plan_rebalance(&cluster, &RebalanceOptions::default()).unwrap();
         assert_eq!(moves.len(), 3, "each old node gives to the new one: {moves:?}");
-        admin::execute_moves(&cluster, &moves, 2, |_| {}).unwrap();
+        admin::execute_moves(&cluster, &moves, 2, &AtomicBool::new(false), |_| {}).unwrap();
         new_id
     });
     let counts = tokio::task::block_in_place(|| slot_counts(&seed));
@@ -68,7 +69,7 @@ async fn scale_out_then_in_under_load_keeps_every_acknowledged_write() {
         options.weights.insert(new_id, 0.0);
         let moves = admin::plan_rebalance(&cluster, &options).unwrap();
         assert!(moves.iter().all(|planned| planned.source == new_id));
-        admin::execute_moves(&cluster, &moves, 2, |_| {}).unwrap();
+        admin::execute_moves(&cluster, &moves, 2, &AtomicBool::new(false), |_| {}).unwrap();
         wait_until(
             Duration::from_secs(20),
             "the drained node to hold no slot anywhere",

@@ -13,6 +13,7 @@
 //! restart, an empty node drained earlier counts as fresh again.
 
 use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,6 +91,7 @@ fn check(own_address: &str, owned_slots_once: &mut HashSet<NodeId>) -> anyhow::R
         &cluster,
         &moves,
         options.parallel,
+        &AtomicBool::new(false),
         |line| tracing::info!(%line, "auto-rebalance"),
     )
 }

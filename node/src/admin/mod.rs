@@ -16,8 +16,10 @@
 
 pub mod auto;
 pub mod client;
+pub mod dashboard;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -159,17 +161,24 @@ fn key_counts(cluster: &Cluster) -> anyhow::Result<Vec<u64>> {
 }
 
 /// Runs the planned moves with native migration, at most `parallel` at a
-/// time, and waits for each. `report` hears about every state change.
+/// time, and waits for each. `report` hears about every state change. Once
+/// `stop` is set no further move starts (those running finish or are
+/// cancelled on their own).
 pub fn execute_moves(
     cluster: &Cluster,
     moves: &[PlannedMove],
     parallel: usize,
+    stop: &AtomicBool,
     mut report: impl FnMut(&str),
 ) -> anyhow::Result<()> {
     let mut pending: Vec<&PlannedMove> = moves.iter().collect();
     pending.reverse();
     let mut running: Vec<(&PlannedMove, String)> = Vec::new();
     while !pending.is_empty() || !running.is_empty() {
+        if stop.load(Ordering::Acquire) && !pending.is_empty() {
+            report(&format!("stopped: {} moves not started", pending.len()));
+            pending.clear();
+        }
         while running.len() < parallel.max(1) {
             let Some(planned) = pending.pop() else { break };
             let source = cluster.node(&planned.source)?;

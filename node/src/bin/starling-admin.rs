@@ -2,6 +2,7 @@
 //! Starling cluster (see `starling_node::admin`).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -90,7 +91,9 @@ fn rebalance(seed: &str, options: &RebalanceOptions) -> anyhow::Result<()> {
     }
     let slots: usize = moves.iter().map(|planned| planned.slots.len()).sum();
     println!("plan: {} moves, {slots} slots", moves.len());
-    admin::execute_moves(&cluster, &moves, options.parallel, |line| println!("{line}"))?;
+    admin::execute_moves(&cluster, &moves, options.parallel, &AtomicBool::new(false), |line| {
+        println!("{line}")
+    })?;
     println!("rebalanced");
     Ok(())
 }

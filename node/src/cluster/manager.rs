@@ -34,8 +34,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use starling_cluster::{
-    ClaimError, ClusterView, GossipCounters, Health, LocalClaims, Membership, MembershipConfig, NodeId, NodeView, Role,
-    SlotChange, SlotRange, SlotSet, UdpGossipTransport,
+    ClaimError, ClusterView, GossipCounters, Health, LocalClaims, Membership, MembershipConfig, MigrationReport,
+    NodeId, NodeStats, NodeTelemetry, NodeView, Role, SlotChange, SlotRange, SlotSet, UdpGossipTransport,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -94,6 +94,14 @@ pub enum ClusterRequest {
         action: SetSlotAction,
         keys_in_slot: usize,
         reply_tx: oneshot::Sender<Result<(), ClusterCommandError>>,
+    },
+    /// Publishes this node's load figures and migration reports, and
+    /// replies with what every node published and how many nodes the
+    /// failure detector sees alive (for the dashboard).
+    Telemetry {
+        stats: NodeStats,
+        migrations: Vec<MigrationReport>,
+        reply_tx: oneshot::Sender<(HashMap<NodeId, NodeTelemetry>, usize)>,
     },
     /// A native slot migration's ownership change (see `migration/`).
     HandOver {
@@ -304,6 +312,16 @@ impl ClusterManager {
                 self.hand_over(&slots, handover);
                 self.publish_claims().await;
                 let _ = reply_tx.send(());
+            }
+            ClusterRequest::Telemetry {
+                stats,
+                migrations,
+                reply_tx,
+            } => {
+                self.membership.publish_telemetry(&stats, &migrations).await;
+                let heard = self.membership.telemetry().await;
+                let live = self.membership.live_node_count().await;
+                let _ = reply_tx.send((heard, live));
             }
             ClusterRequest::SaveConfig { reply_tx } => {
                 let state = self.state_to_save();

@@ -10,7 +10,7 @@
 //! before them.
 
 mod config;
-mod info;
+pub(crate) mod info;
 mod introspection;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

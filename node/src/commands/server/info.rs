@@ -420,7 +420,7 @@ fn page_size_bytes() -> u64 {
 }
 
 /// The process's resident set size, 0 where `/proc` is not available.
-fn resident_memory_bytes() -> u64 {
+pub(crate) fn resident_memory_bytes() -> u64 {
     let Ok(statm) = std::fs::read_to_string("/proc/self/statm") else {
         return 0;
     };
