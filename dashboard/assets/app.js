@@ -15,7 +15,6 @@ const CHART_WINDOW_MS = 300 * 1000;
 const MAX_LOG = 200; // event log entries kept in the DOM
 const MAX_HISTORY = 50; // finished migrations shown
 const TOKEN_KEY = 'starling-admin-token';
-const LIVE_STATES = new Set(['connecting', 'streaming', 'catching-up', 'handing-off']);
 const PALETTE = [
   '#4f9dde', '#f28e2b', '#59c26a', '#b07aa1', '#edc948', '#76b7b2',
   '#ff9da7', '#e15759', '#a0cbe8', '#9c755f', '#8cd17d', '#d4a6c8',
@@ -33,10 +32,10 @@ const app = {
   stateCount: 0,
   nodes: new Map(), // id -> Node from the last state
   colours: new Map(), // id -> colour, stable for the session
-  slotOwner: new Int16Array(TOTAL_SLOTS), // index into slotIds, -1 unassigned
-  slotTarget: new Int16Array(TOTAL_SLOTS), // index into slotIds, -1 not migrating
+  slotOwner: new Int16Array(TOTAL_SLOTS).fill(-1), // index into slotIds, -1 unassigned
+  slotTarget: new Int16Array(TOTAL_SLOTS).fill(-1), // index into slotIds, -1 not migrating
   slotIds: [],
-  migrationPaths: [], // [{colour, path}] hatched overlay per migration target
+  migrationPaths: [], // [{path, pattern}] hatched overlay per migration target
   slotGeom: { cell: 3, dpr: 1 },
   slotBase: document.createElement('canvas'), // owners drawn once per state
   animating: false,
@@ -76,6 +75,12 @@ function syncChildren(parent, items, keyOf, create, update) {
   for (const stale of existing.values()) stale.remove();
 }
 
+// A badge shows `value` and carries it as data-<attr> for the CSS colours.
+function setBadge(badge, attr, value) {
+  badge.dataset[attr] = value;
+  setText(badge, value);
+}
+
 function element(tag, className, html) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -83,6 +88,7 @@ function element(tag, className, html) {
   return node;
 }
 
+const byId = (a, b) => (a[0] < b[0] ? -1 : 1); // sorts [id, value] pairs
 const shortId = (id) => (id ? String(id).slice(0, 8) : '—');
 
 function fmtInt(n) {
@@ -101,28 +107,23 @@ function fmtCompact(n) {
 function fmtBytes(bytes) {
   if (bytes == null) return '—';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let i = 0;
-  while (Math.abs(value) >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  const digits = i === 0 || Math.abs(value) >= 100 ? 0 : 1;
-  return `${value.toFixed(digits)} ${units[i]}`;
+  let [value, i] = [bytes, 0];
+  for (; Math.abs(value) >= 1024 && i < units.length - 1; i++) value /= 1024;
+  return `${value.toFixed(i === 0 || Math.abs(value) >= 100 ? 0 : 1)} ${units[i]}`;
 }
+
+const pad = (n) => String(n).padStart(2, '0');
 
 function fmtDuration(secs) {
   if (secs == null || !isFinite(secs)) return '—';
   secs = Math.max(0, Math.round(secs));
   if (secs < 60) return `${secs}s`;
-  const pad = (n) => String(n).padStart(2, '0');
   if (secs < 3600) return `${Math.floor(secs / 60)}m ${pad(secs % 60)}s`;
   return `${Math.floor(secs / 3600)}h ${pad(Math.floor(secs / 60) % 60)}m`;
 }
 
 function fmtClock(ms) {
   const d = new Date(ms);
-  const pad = (n) => String(n).padStart(2, '0');
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
@@ -234,22 +235,23 @@ function scheduleReconnect() {
     try {
       await getJson('api/v1/cluster');
     } catch (err) {
-      if (app.readsProtected && !app.token) showStatus('Reads need the admin token: enter it above.', 'auth');
+      showAuthHint();
     }
     connect();
   }, app.reconnectDelay);
   app.reconnectDelay = Math.min(app.reconnectDelay * 2, 30000);
 }
 
+function showAuthHint() {
+  if (app.readsProtected) showStatus(`Reads need ${app.token ? 'a valid' : 'the'} admin token: enter it above.`, 'auth');
+}
+
 function handleEvent(handler, event) {
-  let data;
   try {
-    data = JSON.parse(event.data);
+    handler(JSON.parse(event.data));
   } catch (err) {
-    console.error('bad event data', event.type, err);
-    return;
+    console.error(`cannot handle ${event.type} event`, err);
   }
-  handler(data);
 }
 
 // ---------------------------------------------------------------- state
@@ -257,7 +259,7 @@ function handleEvent(handler, event) {
 function onState(state) {
   const nodes = state.nodes || [];
   app.nodes = new Map(nodes.map((n) => [n.id, n]));
-  assignColours(nodes.map((n) => n.id));
+  assignColours([...nodes.map((n) => n.id), ...(state.slots?.owners || []).map((o) => o.node)]);
   const sections = [
     () => renderOverview(state.cluster || {}, state.migrations || {}),
     () => renderNodes(nodes),
@@ -277,13 +279,13 @@ function onState(state) {
 }
 
 function renderOverview(cluster, migrations) {
-  const ok = cluster.state === 'ok';
   setText('#cluster-state', cluster.state || '—');
-  $('#card-state').dataset.state = ok ? 'ok' : 'fail';
+  $('#card-state').dataset.state = cluster.state === 'ok' ? 'ok' : 'fail';
   setText('#state-sub', `epoch ${cluster.current_epoch ?? '—'}`);
   setText('#cluster-mode', cluster.mode === 'standalone' ? 'standalone' : '');
   setText('#node-count', cluster.nodes ?? 0);
   setText('#nodes-sub', cluster.nodes_failed ? `${cluster.nodes_failed} failed` : 'none failed');
+  $('#nodes-sub').classList.toggle('bad', !!cluster.nodes_failed);
   setText('#slots-covered', cluster.slots_assigned ?? 0);
   setText('#slots-sub', cluster.slots_fail ? `${cluster.slots_fail} failing` : `${fmtInt(cluster.slots_ok)} ok`);
   setText('#total-keys', fmtCompact(cluster.keys));
@@ -327,18 +329,16 @@ function updateNodeRow(tr, node) {
   idCell.title = node.id + (node.myself ? ' (this node)' : '');
   setText($('.short', idCell), shortId(node.id) + (node.myself ? ' ★' : ''));
   const addr = $('.addr', tr);
-  setText(addr, node.hostname ? `${node.hostname} ${node.address}` : node.address);
+  setText(addr, node.hostname ? `${node.hostname} (${node.address})` : node.address);
   addr.title = `cluster bus port ${node.cluster_port}`;
-  const role = node.primary ? `${node.role} of ${shortId(node.primary)}` : node.role;
-  setText($('.role', tr), role);
-  const badge = $('.health', tr);
-  badge.dataset.health = node.health;
-  setText(badge, node.health);
+  setText($('.role', tr), node.primary ? `${node.role} of ${shortId(node.primary)}` : node.role);
+  setBadge($('.health', tr), 'health', node.health);
   setText($('.slots', tr), fmtInt(node.slots));
-  setText($('.keys', tr), node.stats ? fmtInt(stats.keys) : '—');
-  setText($('.mem', tr), node.stats ? fmtBytes(stats.memory_bytes) : '—');
-  setText($('.ops', tr), node.stats ? fmtCompact(stats.ops_per_sec) : '—');
-  setText($('.clients', tr), node.stats ? fmtInt(stats.connected_clients) : '—');
+  // stats is null until the node's first report: the formatters show '—'
+  setText($('.keys', tr), fmtInt(stats.keys));
+  setText($('.mem', tr), fmtBytes(stats.memory_bytes));
+  setText($('.ops', tr), fmtCompact(stats.ops_per_sec));
+  setText($('.clients', tr), fmtInt(stats.connected_clients));
 }
 
 // Drain needs two clicks ("Drain" -> "Confirm?") instead of confirm().
@@ -366,14 +366,9 @@ function disarm(button) {
 // ---------------------------------------------------------------- slot map
 
 function fillRanges(ranges, array, value) {
-  let count = 0;
   for (const [start, end] of ranges || []) {
-    for (let s = Math.max(0, start); s <= Math.min(end, TOTAL_SLOTS - 1); s++) {
-      array[s] = value;
-      count++;
-    }
+    array.fill(value, Math.max(0, start), Math.min(end, TOTAL_SLOTS - 1) + 1);
   }
-  return count;
 }
 
 function renderSlotMap(slots) {
@@ -410,17 +405,17 @@ function renderSlotMap(slots) {
     migrating ? `${fmtInt(migrating)} migrating` : '',
   ].filter(Boolean).join(' · '));
 
-  renderLegend([...perOwner].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+  renderLegend([...perOwner].sort(byId));
   drawSlotBase();
   buildMigrationPaths();
   startSlotAnimation();
 }
 
+const createLegendItem = () =>
+  element('span', 'legend-item', '<i class="swatch"></i><span class="sid"></span><span class="count"></span>');
+
 function renderLegend(owners) {
-  syncChildren($('#legend'), owners, ([id]) => id, () => {
-    const item = element('span', 'legend-item', '<i class="swatch"></i><span class="sid"></span><span class="count"></span>');
-    return item;
-  }, (item, [id, count]) => {
+  syncChildren($('#legend'), owners, ([id]) => id, createLegendItem, (item, [id, count]) => {
     item.dataset.nodeId = id;
     $('.swatch', item).style.background = colourOf(id);
     setText($('.sid', item), shortId(id));
@@ -470,7 +465,7 @@ function drawSlotBase() {
     ctx.fillRect(x, y, w, cell);
   });
   // faint separators every 1024 slots (8 rows) to help reading positions
-  ctx.fillStyle = 'rgba(0, 0, 0, 0.22)';
+  ctx.fillStyle = 'rgba(0, 0, 0, 0.15)';
   for (let row = 8; row < GRID_ROWS; row += 8) ctx.fillRect(0, row * cell - 0.5, GRID_COLS * cell, 1);
 }
 
@@ -569,8 +564,7 @@ function onSlotHover(event) {
 // ---------------------------------------------------------------- migrations
 
 function renderMigrations(migrations) {
-  const active = (migrations.active || []).filter((m) => LIVE_STATES.has(m.state) || !m.state);
-  syncChildren($('#migrations-active'), active, (m) => m.id, createActiveMigration, updateActiveMigration);
+  syncChildren($('#migrations-active'), migrations.active || [], (m) => m.id, createActiveMigration, updateActiveMigration);
   const history = [...(migrations.history || [])]
     .sort((a, b) => (b.updated_unix || 0) - (a.updated_unix || 0))
     .slice(0, MAX_HISTORY);
@@ -586,6 +580,8 @@ function setMigrationData(div, m) {
 }
 
 function fillRoute(route, m) {
+  if (route.dataset.route === `${m.source}>${m.target}`) return;
+  route.dataset.route = `${m.source}>${m.target}`;
   route.replaceChildren(nodeChip(m.source), document.createTextNode(' → '), nodeChip(m.target));
 }
 
@@ -600,9 +596,7 @@ function createActiveMigration() {
 function updateActiveMigration(div, m) {
   setMigrationData(div, m);
   fillRoute($('.route', div), m);
-  const badge = $('.state', div);
-  badge.dataset.state = m.state;
-  setText(badge, m.state);
+  setBadge($('.state', div), 'state', m.state);
   setText($('.mig-slots', div), `${fmtInt(m.slots)} slots`);
   const ranges = $('.mig-ranges', div);
   setText(ranges, fmtRanges(m.slot_ranges));
@@ -628,9 +622,7 @@ function createHistoryMigration() {
 
 function updateHistoryMigration(div, m) {
   setMigrationData(div, m);
-  const badge = $('.state', div);
-  badge.dataset.state = m.state;
-  setText(badge, m.state);
+  setBadge($('.state', div), 'state', m.state);
   fillRoute($('.route', div), m);
   const summary = `${fmtInt(m.slots)} slots (${fmtRanges(m.slot_ranges, 2)}) · ` +
     `${fmtInt(m.keys_moved)} keys · ${fmtBytes(m.bytes_moved)}` + (m.message ? ` · ${m.message}` : '');
@@ -649,9 +641,11 @@ function addPoint(id, point) {
   if (points.length > MAX_POINTS) points.splice(0, points.length - MAX_POINTS);
 }
 
+// Merges GET api/v1/history with any samples that arrived before it.
 function loadHistory(history) {
   for (const { node, points } of history.series || []) {
-    for (const p of points || []) addPoint(node, p);
+    const merged = [...(points || []), ...(app.series.get(node) || [])].sort((a, b) => a[0] - b[0]);
+    app.series.set(node, merged.filter((p, i) => i === 0 || p[0] > merged[i - 1][0]).slice(-MAX_POINTS));
   }
   assignColours([...app.series.keys(), ...app.nodes.keys()]);
   scheduleCharts();
@@ -698,9 +692,7 @@ function niceBytes(v) {
 }
 
 function drawChart(canvas, field, format, nice, end) {
-  const dpr = window.devicePixelRatio || 1;
-  const width = canvas.clientWidth;
-  const height = canvas.clientHeight;
+  const [dpr, width, height] = [window.devicePixelRatio || 1, canvas.clientWidth, canvas.clientHeight];
   if (!width || !height) return;
   if (canvas.width !== Math.round(width * dpr)) canvas.width = Math.round(width * dpr);
   if (canvas.height !== Math.round(height * dpr)) canvas.height = Math.round(height * dpr);
@@ -721,60 +713,48 @@ function drawChart(canvas, field, format, nice, end) {
   const xOf = (t) => pad.left + ((t - start) / CHART_WINDOW_MS) * plotW;
   const yOf = (v) => pad.top + plotH - (v / top) * plotH;
 
-  ctx.font = `11px ${FONT}`;
-  ctx.lineWidth = 1;
-  ctx.strokeStyle = 'rgba(255, 255, 255, 0.08)';
-  ctx.fillStyle = '#8b93a3';
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
+  // horizontal grid with value labels, then minute labels along the bottom
+  Object.assign(ctx, { font: `11px ${FONT}`, lineWidth: 1, strokeStyle: 'rgba(255, 255, 255, 0.08)',
+    fillStyle: '#8b93a3', textAlign: 'right', textBaseline: 'middle' });
+  ctx.beginPath();
   for (let i = 0; i <= 4; i++) {
     const y = Math.round(yOf((top * i) / 4)) + 0.5;
-    ctx.beginPath();
     ctx.moveTo(pad.left, y);
     ctx.lineTo(width - pad.right, y);
-    ctx.stroke();
     ctx.fillText(format((top * i) / 4), pad.left - 6, y);
   }
-  ctx.textAlign = 'center';
+  ctx.stroke();
   ctx.textBaseline = 'top';
   for (let m = 0; m < 5; m++) {
-    const x = xOf(end - m * 60000);
     ctx.textAlign = m === 0 ? 'right' : 'center';
-    ctx.fillText(m === 0 ? 'now' : `-${m}m`, x, height - pad.bottom + 4);
+    ctx.fillText(m === 0 ? 'now' : `-${m}m`, xOf(end - m * 60000), height - pad.bottom + 4);
   }
 
   ctx.save();
   ctx.beginPath();
   ctx.rect(pad.left, pad.top - 2, plotW, plotH + 4);
   ctx.clip();
-  ctx.lineWidth = 1.6;
-  ctx.lineJoin = 'round';
-  for (const [id, points] of [...app.series].sort()) {
+  Object.assign(ctx, { lineWidth: 1.6, lineJoin: 'round' });
+  for (const [id, points] of [...app.series].sort(byId)) {
     ctx.strokeStyle = colourOf(id);
     ctx.beginPath();
-    let first = true;
-    for (const p of points) {
-      if (p[0] < start - 2000) continue;
-      if (first) ctx.moveTo(xOf(p[0]), yOf(p[field]));
-      else ctx.lineTo(xOf(p[0]), yOf(p[field]));
-      first = false;
-    }
+    points.filter((p) => p[0] >= start - 2000).forEach((p, i) => {
+      ctx[i ? 'lineTo' : 'moveTo'](xOf(p[0]), yOf(p[field]));
+    });
     ctx.stroke();
   }
   ctx.restore();
 }
 
 function renderChartLegend(container, field, format) {
-  const entries = [...app.series].sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  syncChildren(container, entries, ([id]) => id,
-    () => element('span', 'legend-item', '<i class="swatch"></i><span class="sid"></span><span class="count"></span>'),
-    (item, [id, points]) => {
-      $('.swatch', item).style.background = colourOf(id);
-      setText($('.sid', item), shortId(id));
-      const last = points[points.length - 1];
-      setText($('.count', item), last ? format(last[field]) : '—');
-      item.title = id;
-    });
+  const entries = [...app.series].sort(byId);
+  syncChildren(container, entries, ([id]) => id, createLegendItem, (item, [id, points]) => {
+    $('.swatch', item).style.background = colourOf(id);
+    setText($('.sid', item), shortId(id));
+    const last = points[points.length - 1];
+    setText($('.count', item), last ? format(last[field]) : '—');
+    item.title = id;
+  });
 }
 
 // ---------------------------------------------------------------- event log
@@ -791,7 +771,7 @@ function onLog(event) {
   li.dataset.seq = String(event.seq);
   setText($('time', li), fmtClock(event.unix_ms));
   $('time', li).title = new Date(event.unix_ms).toISOString();
-  setText($('.kind', li), event.kind.replace(/_/g, ' '));
+  setText($('.kind', li), String(event.kind ?? '').replace(/_/g, ' '));
   setText($('.msg', li), event.message);
   if (event.node) li.title = `node ${event.node}`;
 
@@ -832,6 +812,14 @@ function describeReply(status, body) {
   return JSON.stringify(body).slice(0, 120);
 }
 
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    return null;
+  }
+}
+
 async function postAction(label, path, button) {
   if (button) button.disabled = true;
   showStatus(`${label}…`, 'pending');
@@ -842,12 +830,7 @@ async function postAction(label, path, button) {
       body: '{}',
     });
     const text = await res.text();
-    let body = null;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch (err) {
-      body = { error: text.slice(0, 200) };
-    }
+    const body = parseJson(text) ?? (text ? { error: text.slice(0, 200) } : null);
     const detail = describeReply(res.status, body);
     showStatus(`${label}: ${res.status}${detail ? ` — ${detail}` : ''}`, res.ok ? 'ok' : 'err');
   } catch (err) {
@@ -858,6 +841,7 @@ async function postAction(label, path, button) {
 }
 
 function setupActions() {
+  $('#actions-form').addEventListener('submit', (e) => e.preventDefault()); // Enter in the token field
   const input = $('#admin-token');
   input.value = app.token;
   let reconnectSoon = 0;
@@ -871,10 +855,10 @@ function setupActions() {
       reconnectSoon = setTimeout(connect, 600);
     }
   });
-  const rebalance = $('#rebalance-btn');
-  rebalance.addEventListener('click', () => postAction('Rebalance', 'api/v1/rebalance', rebalance));
-  const cancel = $('#cancel-btn');
-  cancel.addEventListener('click', () => postAction('Cancel migrations', 'api/v1/migrations/cancel', cancel));
+  for (const [selector, label, path] of [['#rebalance-btn', 'Rebalance', 'api/v1/rebalance'],
+    ['#cancel-btn', 'Cancel migrations', 'api/v1/migrations/cancel']]) {
+    $(selector).addEventListener('click', (e) => postAction(label, path, e.currentTarget));
+  }
 }
 
 // ---------------------------------------------------------------- start
@@ -888,14 +872,8 @@ function onResize() {
 }
 
 async function start() {
-  document.body.dataset.connected = 'false';
-  document.body.dataset.stateUpdates = '0';
-  app.slotOwner.fill(-1);
-  app.slotTarget.fill(-1);
   setupActions();
-  updateSlotGeometry();
-  drawSlotBase();
-  drawSlotFrame(0);
+  onResize(); // size the canvases and draw the empty slot map and chart axes
   const slotCanvas = $('#slot-map');
   slotCanvas.addEventListener('mousemove', onSlotHover);
   slotCanvas.addEventListener('mouseleave', () => { $('#slot-tooltip').hidden = true; });
@@ -908,7 +886,7 @@ async function start() {
     loadHistory(await getJson('api/v1/history'));
   } catch (err) {
     console.warn('history unavailable:', err.message);
-    if (app.readsProtected && !app.token) showStatus('Reads need the admin token: enter it above.', 'auth');
+    showAuthHint();
   }
   connect();
 }

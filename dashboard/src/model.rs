@@ -216,16 +216,18 @@ impl Snapshot {
             migrations_active: active.len(),
             rebalance_running: sample.rebalance_running,
         };
+        let mut owners: Vec<OwnerJson> = owned
+            .iter()
+            .filter(|(_, slots)| !slots.is_empty())
+            .map(|(node, slots)| OwnerJson {
+                node: *node,
+                slots: slots.len(),
+                slot_ranges: ranges_json(slots),
+            })
+            .collect();
+        owners.sort_by_key(|owner| owner.slot_ranges[0][0]);
         let slots = SlotsJson {
-            owners: owned
-                .iter()
-                .filter(|(_, slots)| !slots.is_empty())
-                .map(|(node, slots)| OwnerJson {
-                    node: *node,
-                    slots: slots.len(),
-                    slot_ranges: ranges_json(slots),
-                })
-                .collect(),
+            owners,
             unassigned: ranges_json(&unassigned),
             migrating: active
                 .iter()

@@ -261,6 +261,9 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
         admin_port: OnceLock::new(),
         shutdown_tx,
     });
+    if let Some(cluster_task) = cluster_task_opt {
+        actix_rt::spawn(cluster_task.run());
+    }
     let rebalance_running = Arc::new(AtomicBool::new(false));
     let samples = crate::telemetry::start(context.clone(), rebalance_running.clone()).await;
     let dashboard_opt = crate::admin::dashboard::start(&context, samples, rebalance_running)?;
@@ -280,9 +283,6 @@ async fn serve(config: StartupConfig, on_ready: impl FnOnce(&Arc<ServerContext>)
     actix_rt::spawn(sample_metrics(context.clone()));
     if config.cluster.enabled && config.cluster.auto_rebalance {
         crate::admin::auto::spawn(format!("127.0.0.1:{tcp_port}"), context.clone());
-    }
-    if let Some(cluster_task) = cluster_task_opt {
-        actix_rt::spawn(cluster_task.run());
     }
     let next_arbiter = Arc::new(AtomicUsize::new(0));
     for listener in listeners {
