@@ -100,7 +100,7 @@ fn the_page_shows_the_cluster_and_a_rebalance_live() {
 
     // A fourth node joins (empty), then the page starts a rebalance.
     for node in &nodes {
-        let _: () = command(&["CONFIG", "SET", "migration-max-bytes-per-sec", "300kb"])
+        let _: () = command(&["CONFIG", "SET", "migration-max-bytes-per-sec", "150kb"])
             .query(&mut node.connection())
             .unwrap();
     }
@@ -117,15 +117,11 @@ fn the_page_shows_the_cluster_and_a_rebalance_live() {
     // The migrations appear with progress, and their slots are marked.
     browser.wait_for(
         limit,
-        "a migration with progress",
+        "a migration with progress, its slots marked on the map",
         "return [...document.querySelectorAll('#migrations-active .migration')]
             .some(row => Number(row.dataset.keysMoved) > 0
-                && Number(row.dataset.keysMoved) <= Number(row.dataset.keysTotal));",
-    );
-    browser.wait_for(
-        limit,
-        "migrating slots on the map",
-        "return Number(document.querySelector('canvas#slot-map').dataset.migrating) > 0;",
+                && Number(row.dataset.keysMoved) <= Number(row.dataset.keysTotal))
+            && Number(document.querySelector('canvas#slot-map').dataset.migrating) > 0;",
     );
     let status = browser.eval("return document.querySelector('#action-status').textContent;");
     assert!(status.as_str().unwrap().contains("202"), "{status}");
