@@ -143,6 +143,18 @@ impl ClusterView {
             .count()
     }
 
+    /// Slots whose owner is suspected (Redis's PFAIL); they count as ok.
+    pub fn slots_suspect(&self) -> usize {
+        (0..SLOT_COUNT)
+            .filter(|&slot| {
+                self.slot_map
+                    .owner(slot)
+                    .and_then(|owner| self.node(&owner.node))
+                    .is_some_and(|node| node.health == Health::Suspect)
+            })
+            .count()
+    }
+
     /// Slots whose owner has failed.
     pub fn slots_failed(&self) -> usize {
         self.slot_map.assigned_count() - self.slots_ok()

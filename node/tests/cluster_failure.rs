@@ -97,6 +97,14 @@ fn a_killed_node_is_flagged_failed_and_rejoins_from_its_data_dir() {
 
     victim.kill();
     let killed_at = Instant::now();
+    // First doubted (PFAIL): flagged `fail?`, its slots counted apart, the
+    // cluster still ok.
+    let (start_slot, end_slot) = ranges[2];
+    wait_until(Duration::from_secs(5), "the killed node to be suspected", || {
+        find_line(&cluster_nodes(&nodes[0]), &victim_id).is_some_and(|fields| fields[2] == "master,fail?")
+            && info_field(&nodes[0], "cluster_slots_pfail") == (end_slot - start_slot + 1).to_string()
+            && info_field(&nodes[0], "cluster_state") == "ok"
+    });
     for survivor in &nodes {
         wait_until(Duration::from_secs(15), "the survivors to flag the killed node", || {
             find_line(&cluster_nodes(survivor), &victim_id)
@@ -110,7 +118,6 @@ fn a_killed_node_is_flagged_failed_and_rejoins_from_its_data_dir() {
         "the failure was detected after {detected_after:?}"
     );
     let survivor = &nodes[0];
-    let (start_slot, end_slot) = ranges[2];
     assert_eq!(
         info_field(survivor, "cluster_slots_fail"),
         (end_slot - start_slot + 1).to_string()

@@ -442,14 +442,19 @@ pub fn render_info(snapshot: &ClusterSnapshot) -> String {
     let view = &snapshot.view;
     let myself = snapshot.myself();
     let slots_assigned = snapshot.slot_map().assigned_count();
+    let slots_pfail = view.slots_suspect();
     let fields: [(&str, String); 12] = [
         (
             "cluster_state",
             if snapshot.state_ok { "ok" } else { "fail" }.to_string(),
         ),
         ("cluster_slots_assigned", slots_assigned.to_string()),
-        ("cluster_slots_ok", snapshot.slots_ok.to_string()),
-        ("cluster_slots_pfail", "0".to_string()),
+        // Redis counts PFAIL slots apart from the ok ones (neither fails the state).
+        (
+            "cluster_slots_ok",
+            snapshot.slots_ok.saturating_sub(slots_pfail).to_string(),
+        ),
+        ("cluster_slots_pfail", slots_pfail.to_string()),
         ("cluster_slots_fail", (slots_assigned - snapshot.slots_ok).to_string()),
         ("cluster_known_nodes", view.nodes.len().to_string()),
         ("cluster_size", view.size().to_string()),
