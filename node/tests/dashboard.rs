@@ -214,7 +214,7 @@ fn any_node_shows_the_whole_cluster_and_a_drain_runs_through_the_api() {
     assert!(events.log_kinds().iter().any(|kind| kind == "migration_started"));
     assert!(events.snapshot().iter().any(|event| event.event == "sample"));
     let log = get(&format!("{base}/api/v1/log"));
-    assert!(log["events"].as_array().unwrap().len() >= 1 + 2 * moves.len());
+    assert!(log["events"].as_array().unwrap().len() > 2 * moves.len());
     let history = get(&format!("{base}/api/v1/history"));
     assert_eq!(history["series"].as_array().unwrap().len(), 3);
 
