@@ -5,9 +5,15 @@
 # workload (RATE requests/s, get=1,set=1 on other keys) runs; its p99 before
 # and during the move is reported, with the move's duration.
 #
+# LOAD_ON=source (the default) measures what issue 6 asks, the other keys on
+# the source: the target owns a single slot, so the workload's keys live on
+# the source. LOAD_ON=both splits the slots evenly, so half the workload's
+# keys live on the target, which applies the incoming parts.
+#
 #   cargo build --release -p starling-node -p starling-loadtest
 #   bench/migration_large.sh        # ELEMENTS=1000000 RATE=5000
 #   MIGRATION_LIMIT=20mb bench/migration_large.sh   # throttle the stream
+#   LOAD_ON=both bench/migration_large.sh
 source "$(dirname "$0")/lib.sh"
 ELEMENTS=${ELEMENTS:-1000000}
 RATE=${RATE:-5000}
@@ -33,8 +39,10 @@ for i in 0 1; do
   wait_for_ping "${ports[$i]}"
   addresses+=("127.0.0.1:${ports[$i]}")
 done
-redis-cli -p "${ports[0]}" CLUSTER ADDSLOTSRANGE 0 8191 >/dev/null
-redis-cli -p "${ports[1]}" CLUSTER ADDSLOTSRANGE 8192 16383 >/dev/null
+split=$([ "${LOAD_ON:-source}" = both ] && echo 8191 || echo 16382)
+redis-cli -p "${ports[0]}" CLUSTER ADDSLOTSRANGE 0 "$split" >/dev/null
+redis-cli -p "${ports[1]}" CLUSTER ADDSLOTSRANGE "$(( split + 1 ))" 16383 >/dev/null
+echo "workload keys on: ${LOAD_ON:-source} (source owns 0-$split)"
 redis-cli -p "${ports[0]}" CLUSTER MEET 127.0.0.1 "${ports[1]}" "$(( ports[1] + 10000 ))" >/dev/null
 wait_converged 2 "${ports[@]}"
 slot=$(redis-cli -p "${ports[0]}" CLUSTER KEYSLOT "{big}")
