@@ -16,6 +16,10 @@
 # --bare starts fresh nodes without seeds or slots, for
 #   redis-cli --cluster create 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002 --cluster-yes
 #
+# Every node serves the dashboard on its port + 1000 (7000 -> 8000). Its
+# actions need the admin token: $STARLING_ADMIN_TOKEN if set, else one made
+# up on the first start and kept in DATA_DIR/admin-token.
+#
 # Defaults: 3 nodes, ports 7000..., DATA_DIR ./local-cluster. The binary is
 # $STARLING_BIN, else target/release/starling-server (built if missing).
 # Needs redis-cli (Debian: apt-get install redis-tools).
@@ -68,6 +72,13 @@ start() {
     (cd "$repo" && cargo build --release -p starling-node)
   fi
   mkdir -p "$data_dir"
+  local token_file=$data_dir/admin-token
+  if [ -n "${STARLING_ADMIN_TOKEN:-}" ]; then
+    printf '%s' "$STARLING_ADMIN_TOKEN" >"$token_file"
+  elif [ ! -s "$token_file" ]; then
+    head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$token_file"
+  fi
+  chmod 600 "$token_file"
   local seed_port=$((first_port + 10000))
   for port in $(ports); do
     local dir=$data_dir/node-$port
@@ -77,7 +88,7 @@ start() {
       seeds=(--cluster-seeds "127.0.0.1:$seed_port")
     fi
     "$binary" --port "$port" --cluster-enabled yes --dir "$dir" "${seeds[@]}" \
-      >"$dir/server.log" 2>&1 &
+      --admin-token "$(cat "$token_file")" >"$dir/server.log" 2>&1 &
     echo $! >"$dir/pid"
   done
   for port in $(ports); do
@@ -105,6 +116,7 @@ start() {
   done
   echo "cluster ready: $nodes nodes on ports $first_port-$((first_port + nodes - 1)), every slot assigned"
   echo "  redis-cli -c -p $first_port"
+  echo "  dashboard: http://127.0.0.1:$((first_port + 1000))/ (admin token in $token_file)"
 }
 
 status() {
