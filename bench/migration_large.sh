@@ -14,6 +14,7 @@
 #   bench/migration_large.sh        # ELEMENTS=1000000 RATE=5000
 #   MIGRATION_LIMIT=20mb bench/migration_large.sh   # throttle the stream
 #   LOAD_ON=both bench/migration_large.sh
+#   MIGRATION_LIMIT=10mb DURING=6s bench/migration_large.sh  # window inside the move
 source "$(dirname "$0")/lib.sh"
 ELEMENTS=${ELEMENTS:-1000000}
 RATE=${RATE:-5000}
@@ -52,7 +53,9 @@ slot=$(redis-cli -p "${ports[0]}" CLUSTER KEYSLOT "{big}")
   --keyspace "$ELEMENTS" --distribution sequential -n "$ELEMENTS" -c 1 -P 256 --quiet >/dev/null
 echo "hash fields: $(redis-cli -p "${ports[0]}" HLEN '{big}:hash'), list length: $(redis-cli -p "${ports[0]}" LLEN '{big}:list'), slot $slot"
 echo "before: $(p99 "${addresses[0]}" 5s before)"
-p99 "${addresses[0]}" 15s during > "$work/during.txt" &
+# DURING: the measured window, from 1 s before the move starts. Make it
+# shorter than the move to measure only while it runs.
+p99 "${addresses[0]}" "${DURING:-15s}" during > "$work/during.txt" &
 loader=$!
 sleep 1
 target=$(redis-cli -p "${ports[1]}" CLUSTER MYID)
@@ -62,5 +65,5 @@ redis-cli -p "${ports[0]}" CLUSTER MIGRATESLOTS SLOTSRANGE "$slot" "$slot" NODE 
 until redis-cli -p "${ports[0]}" CLUSTER GETSLOTMIGRATIONS | grep -qE '^(success|failed|cancelled)$'; do sleep 0.01; done
 echo "migration: $(redis-cli -p "${ports[0]}" CLUSTER GETSLOTMIGRATIONS | grep -E '^(success|failed|cancelled)$') in $(( $(date +%s%3N) - begin )) ms"
 wait "$loader"
-echo "during (15 s window from 1 s before the move): $(cat "$work/during.txt")"
+echo "during (${DURING:-15s} window from 1 s before the move): $(cat "$work/during.txt")"
 echo "on the target: hash fields $(redis-cli -p "${ports[1]}" HLEN '{big}:hash'), list length $(redis-cli -p "${ports[1]}" LLEN '{big}:list')"

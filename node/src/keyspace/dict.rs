@@ -64,6 +64,17 @@ impl<T: DictItem> Dict<T> {
         }
     }
 
+    /// An empty table with room for `items` before its first resize (the
+    /// relink of a resize touches every item: a table about to take a
+    /// million items is better sized once).
+    pub fn with_capacity(items: usize) -> Dict<T> {
+        let mut buckets = Vec::new();
+        if items > 0 {
+            buckets.resize_with(items.next_power_of_two().max(MIN_BUCKETS), || None);
+        }
+        Dict { buckets, len: 0 }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -413,6 +424,20 @@ mod tests {
         for n in 0..500 {
             assert!(seen.contains(&key(n)), "key {n} was never returned");
         }
+    }
+
+    #[test]
+    fn a_table_sized_up_front_takes_its_items_without_resizing() {
+        let mut dict = Dict::with_capacity(1000);
+        assert_eq!(dict.bucket_count(), 1024);
+        for n in 0..1024 {
+            dict.insert(Item(key(n)));
+        }
+        assert_eq!(dict.bucket_count(), 1024);
+        assert!((0..1024).all(|n| dict.get(&key(n)).is_some()));
+        dict.insert(Item(key(5000)));
+        assert_eq!(dict.bucket_count(), 2048);
+        assert_eq!(Dict::<Item>::with_capacity(0).bucket_count(), 0);
     }
 
     #[test]

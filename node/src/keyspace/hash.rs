@@ -98,6 +98,17 @@ impl HashValue {
         }
     }
 
+    /// An empty hash about to take `fields` fields: a listpack if they fit
+    /// in one, else a hashtable sized for them.
+    pub fn with_capacity(fields: usize, limits: ListpackLimits) -> HashValue {
+        if fields <= limits.max_entries {
+            return HashValue::new();
+        }
+        HashValue {
+            encoding: Encoding::Hashtable(Dict::with_capacity(fields)),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.encoding {
             Encoding::Listpack(listpack) => listpack.len,

@@ -26,7 +26,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::dump;
-use super::hash::ListpackLimits as HashLimits;
+use super::hash::{HashValue, ListpackLimits as HashLimits};
 use super::list::{ListEnd, ListLimits};
 use super::record::{Record, Value};
 use super::set::{SetLimits, SetValue};
@@ -43,14 +43,21 @@ const PART_THRESHOLD_ELEMENTS: usize = 1024;
 /// Whether `value` travels in parts. O(1) for large collections: only
 /// small ones are sized.
 fn is_large(value: &Value) -> bool {
-    let elements = match value {
-        Value::String(_) => return false,
+    let Some(elements) = collection_len(value) else {
+        return false;
+    };
+    elements > PART_THRESHOLD_ELEMENTS || value.heap_size_bytes() > PART_THRESHOLD_BYTES
+}
+
+/// A collection's element count; None for a string.
+fn collection_len(value: &Value) -> Option<usize> {
+    Some(match value {
+        Value::String(_) => return None,
         Value::List(list) => list.len(),
         Value::Hash(hash) => hash.len(),
         Value::Set(set) => set.len(),
         Value::SortedSet(sorted_set) => sorted_set.len(),
-    };
-    elements > PART_THRESHOLD_ELEMENTS || value.heap_size_bytes() > PART_THRESHOLD_BYTES
+    })
 }
 /// Keys taken from the slot table per scan step.
 const SCAN_STEP_KEYS: usize = 32;
@@ -71,6 +78,9 @@ pub enum MigrationEntry {
         expire_at_ms: Option<u64>,
         first: bool,
         last: bool,
+        /// The collection's length when its first part was cut: the target
+        /// sizes its table once instead of growing it a million times over.
+        total: u64,
         elements: PartElements,
     },
     /// The key no longer exists at the source.
@@ -255,11 +265,13 @@ impl Keyspace {
                 expire_at_ms,
                 first,
                 last: true,
+                total: 0,
                 elements: PartElements::List(Vec::new()),
             };
         };
         let (elements, next_position) = collect_part(&record.value, cursor.position, budget_bytes.max(1024));
         let last = next_position.is_none();
+        let total = collection_len(&record.value).unwrap_or(0) as u64;
         if let Some(position) = next_position {
             export.part_opt = Some(PartCursor {
                 position,
@@ -272,6 +284,7 @@ impl Keyspace {
             expire_at_ms,
             first,
             last,
+            total,
             elements,
         }
     }
@@ -446,10 +459,12 @@ impl SlotImport {
                 expire_at_ms,
                 first,
                 last,
+                total,
                 elements,
             } => {
                 if first {
-                    self.staged_opt = Some((SmallBytes::from_slice(&key), empty_value_for(&elements), expire_at_ms));
+                    let empty = empty_value_for(&elements, total as usize, limits);
+                    self.staged_opt = Some((SmallBytes::from_slice(&key), empty, expire_at_ms));
                 }
                 let Some((staged_key, value, _)) = self.staged_opt.as_mut() else {
                     return Err(ImportError::OrphanPart(key_text()));
@@ -486,11 +501,17 @@ fn install(keyspace: &mut Keyspace, key: &[u8], value: Value, expire_at_ms: Opti
     keyspace.insert_record(record, expire_at_ms);
 }
 
-fn empty_value_for(elements: &PartElements) -> Value {
+/// The empty collection the parts of a `total`-element one are added to,
+/// hash and set tables sized for all of them (a resize relinks every
+/// element: at a million, a pause of tens of milliseconds on the shard).
+fn empty_value_for(elements: &PartElements, total: usize, limits: &CollectionLimits) -> Value {
     match elements {
         PartElements::List(_) => Value::List(Box::default()),
-        PartElements::Hash(_) => Value::Hash(Box::default()),
-        PartElements::Set(_) => Value::Set(Box::new(SetValue::new_listpack())),
+        PartElements::Hash(_) => Value::Hash(Box::new(HashValue::with_capacity(total, limits.hash))),
+        PartElements::Set(members) => Value::Set(Box::new(match members.first() {
+            Some(first) => SetValue::for_first_member(first, total, limits.set),
+            None => SetValue::new_listpack(),
+        })),
         PartElements::SortedSet(_) => Value::SortedSet(Box::default()),
     }
 }
@@ -634,6 +655,10 @@ mod tests {
             let wire = rmp_serde::to_vec(&entries).unwrap();
             let entries: Vec<MigrationEntry> = rmp_serde::from_slice(&wire).unwrap();
             for entry in entries {
+                if let MigrationEntry::Part { total, .. } = &entry {
+                    // Every large collection above holds 20000 elements (or a few more).
+                    assert!(*total >= 20_000, "the target learns the size to reserve: {total}");
+                }
                 import.apply(target, entry, &LIMITS, |s| s == slot(), 0).unwrap();
             }
             chunks += 1;
@@ -711,6 +736,7 @@ mod tests {
             expire_at_ms: None,
             first: false,
             last: true,
+            total: 1,
             elements: PartElements::Set(vec![Bytes::from_static(b"m")]),
         };
         assert!(matches!(

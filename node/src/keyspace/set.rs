@@ -566,9 +566,9 @@ struct Hashtable {
 }
 
 impl Hashtable {
-    fn new() -> Hashtable {
+    fn with_capacity(members: usize) -> Hashtable {
         Hashtable {
-            members: Dict::new(),
+            members: Dict::with_capacity(members),
             chain_len_bound: 0,
             measured_bucket_count: 0,
         }
@@ -699,7 +699,7 @@ impl Hashtable {
 
 impl Clone for Hashtable {
     fn clone(&self) -> Self {
-        let mut copy = Hashtable::new();
+        let mut copy = Hashtable::with_capacity(self.len());
         for member in self.iter() {
             copy.insert(&member.0);
         }
@@ -752,8 +752,9 @@ impl SetValue {
         if size_hint <= limits.max_listpack_entries {
             return SetValue::new_listpack();
         }
+        // Sized for the members to come, as Redis's `setTypeCreate` does.
         SetValue {
-            encoding: Encoding::Hashtable(Hashtable::new()),
+            encoding: Encoding::Hashtable(Hashtable::with_capacity(size_hint)),
         }
     }
 
@@ -1150,7 +1151,7 @@ impl SetValue {
     /// listpack if they fit its limits, else a hashtable. None if a member
     /// appears twice.
     pub fn from_members(members: &[SmallBytes], limits: SetLimits) -> Option<SetValue> {
-        let mut table = Hashtable::new();
+        let mut table = Hashtable::with_capacity(members.len());
         for member in members {
             if !table.insert(member) {
                 return None;
@@ -1175,7 +1176,7 @@ impl SetValue {
         if matches!(self.encoding, Encoding::Hashtable(_)) {
             return;
         }
-        let mut table = Hashtable::new();
+        let mut table = Hashtable::with_capacity(self.len());
         for member in self.iter() {
             member.with_bytes(|bytes| table.insert(bytes));
         }
@@ -1644,7 +1645,7 @@ mod tests {
 
     #[test]
     fn the_chain_bound_covers_every_chain_as_the_table_grows_and_shrinks() {
-        let mut table = Hashtable::new();
+        let mut table = Hashtable::with_capacity(0);
         let longest_chain = |table: &Hashtable| {
             (0..table.members.bucket_count())
                 .map(|bucket| {
