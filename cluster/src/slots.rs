@@ -128,8 +128,20 @@ impl SlotSet {
         self.words.iter().all(|&word| word == 0)
     }
 
+    /// The slots in ascending order; skips empty words, so a sparse set
+    /// costs little to walk.
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        (0..SLOT_COUNT).filter(move |&slot| self.contains(slot))
+        self.words.iter().enumerate().flat_map(|(index, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let bit = rest.trailing_zeros() as u16;
+                rest &= rest - 1;
+                Some(index as u16 * 64 + bit)
+            })
+        })
     }
 
     /// The set as maximal ascending ranges.
@@ -243,6 +255,17 @@ mod tests {
             let encoded = set.encode();
             prop_assert!(encoded.len() <= ENCODED_LEN_MAX);
             prop_assert_eq!(SlotSet::decode(&encoded).unwrap(), set);
+        }
+
+        #[test]
+        fn iteration_yields_exactly_the_members_in_order(slots in proptest::collection::vec(0u16..SLOT_COUNT, 0..3000)) {
+            let mut set = SlotSet::new();
+            for &slot in &slots {
+                set.insert(slot);
+            }
+            let walked: Vec<u16> = set.iter().collect();
+            let expected: Vec<u16> = (0..SLOT_COUNT).filter(|&slot| set.contains(slot)).collect();
+            prop_assert_eq!(walked, expected);
         }
     }
 }

@@ -502,51 +502,60 @@ fn owned_slot_count(node: &TestServer) -> usize {
         .sum()
 }
 
-#[test]
-fn redis_cli_reshard_moves_slots_with_keys_and_loses_no_acknowledged_write() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cli_reshard_moves_1000_slots_under_load_and_loses_no_acknowledged_write() {
     let (_dirs, nodes) = formed_cluster("reshard", 3);
     let all: Vec<&TestServer> = nodes.iter().collect();
     const KEYS: usize = 3000;
-    // Enough slots to keep redis-cli busy for seconds under the writer,
-    // few enough for a debug build on two cores.
-    const MOVED_SLOTS: usize = 300;
+    const MOVED_SLOTS: usize = 1000;
     write_keys(&all, "seed", KEYS);
+    // starling-bench's checker writes (SET, INCR, RPUSH) and verifies for
+    // the whole reshard; the writer thread also reads each write back.
+    let checker = start_checker(nodes.iter().map(address).collect(), 4, 32).await;
     let stop = Arc::new(AtomicBool::new(false));
     let writer = background_writer(&all, stop.clone());
 
     let (from, to) = (my_id(&nodes[0]), my_id(&nodes[2]));
-    let output = redis_cli(&[
-        "--cluster",
-        "reshard",
-        &node_address(&nodes[0]),
-        "--cluster-from",
-        &from,
-        "--cluster-to",
-        &to,
-        "--cluster-slots",
-        &MOVED_SLOTS.to_string(),
-        "--cluster-yes",
-    ]);
+    let output = tokio::task::block_in_place(|| {
+        redis_cli(&[
+            "--cluster",
+            "reshard",
+            &node_address(&nodes[0]),
+            "--cluster-from",
+            &from,
+            "--cluster-to",
+            &to,
+            "--cluster-slots",
+            &MOVED_SLOTS.to_string(),
+            "--cluster-yes",
+        ])
+    });
     assert!(!output.contains("[ERR]"), "{output}");
+    let report = checker.stop().await.unwrap().verify().await;
+    assert!(report.is_clean(), "{}", report.summary());
+    assert_eq!(report.failed, 0, "{}", report.summary());
+    assert!(report.acknowledged > 100, "{}", report.summary());
     stop.store(true, Ordering::Relaxed);
     let (acknowledged, errors) = writer.join().expect("writer thread");
     assert!(errors.is_empty(), "the writer saw errors: {errors:?}");
     assert!(acknowledged.len() > 10, "the writer ran during the reshard");
 
-    assert_eq!(owned_slot_count(&nodes[0]), 5461 - MOVED_SLOTS);
-    assert_eq!(owned_slot_count(&nodes[2]), 5462 + MOVED_SLOTS);
-    // redis-cli moves the source's lowest slots; none keeps a key there.
-    for slot in 0..MOVED_SLOTS {
-        let left: usize = query(&nodes[0], &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]);
-        assert_eq!(left, 0, "slot {slot} still has keys at the source");
-    }
-    assert_check_clean(&nodes[1]);
-    assert_keys_readable(&all, "seed", KEYS);
-    let mut connection = cluster_client(&all);
-    for (key, value) in &acknowledged {
-        let read: Option<String> = connection.get(key).expect("GET");
-        assert_eq!(read.as_ref(), Some(value), "acknowledged write of {key} lost");
-    }
+    tokio::task::block_in_place(|| {
+        assert_eq!(owned_slot_count(&nodes[0]), 5461 - MOVED_SLOTS);
+        assert_eq!(owned_slot_count(&nodes[2]), 5462 + MOVED_SLOTS);
+        // redis-cli moves the source's lowest slots; none keeps a key there.
+        for slot in 0..MOVED_SLOTS {
+            let left: usize = query(&nodes[0], &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]);
+            assert_eq!(left, 0, "slot {slot} still has keys at the source");
+        }
+        assert_check_clean(&nodes[1]);
+        assert_keys_readable(&all, "seed", KEYS);
+        let mut connection = cluster_client(&all);
+        for (key, value) in &acknowledged {
+            let read: Option<String> = connection.get(key).expect("GET");
+            assert_eq!(read.as_ref(), Some(value), "acknowledged write of {key} lost");
+        }
+    });
 }
 
 #[test]

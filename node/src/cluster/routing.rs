@@ -149,33 +149,50 @@ impl ClusterSnapshot {
                 }),
             );
         }
+        // Consecutive slots mostly share an owner: look each owner up once
+        // per run rather than once per slot (a snapshot is rebuilt on every
+        // SETSLOT, which redis-cli sends several times per slot it moves).
+        let mut last_owner: Option<(NodeId, u16, bool)> = None;
+        let mut owner_of = |slot: u16| -> Option<(NodeId, u16, bool)> {
+            let owner = slot_map.owner(slot)?.node;
+            match last_owner {
+                Some(cached) if cached.0 == owner => Some(cached),
+                _ => {
+                    let index = node_indexes[&owner];
+                    let serving = view.nodes[usize::from(index)].health.is_serving();
+                    last_owner = Some((owner, index, serving));
+                    last_owner
+                }
+            }
+        };
+        let has_marks = !local.marks.is_empty();
+        let mut slots_ok = 0;
         let routes = (0..SLOT_COUNT)
             .map(|slot| {
-                let owner_opt = slot_map.owner(slot).map(|owner| owner.node);
-                let migrating_opt = local.marks.migrating_to(slot).and_then(|to| node_indexes.get(&to));
-                let importing = local.marks.importing_from(slot).is_some();
+                let owner_opt = owner_of(slot);
+                // Health as this node believes it: a slot it just gave away
+                // by SETSLOT NODE counts as served by its new owner.
+                slots_ok += usize::from(owner_opt.is_some_and(|(_, _, serving)| serving));
+                let (migrating_opt, importing) = if has_marks {
+                    (
+                        local.marks.migrating_to(slot).and_then(|to| node_indexes.get(&to)),
+                        local.marks.importing_from(slot).is_some(),
+                    )
+                } else {
+                    (None, false)
+                };
                 match owner_opt {
                     None => SlotRoute::Unassigned,
-                    Some(owner) if owner == view.myself => match migrating_opt {
+                    Some((owner, _, _)) if owner == view.myself => match migrating_opt {
                         Some(&target) => SlotRoute::Migrating(target),
                         None if importing => SlotRoute::Importing(None),
                         None => SlotRoute::Local,
                     },
-                    Some(owner) if importing => SlotRoute::Importing(Some(node_indexes[&owner])),
-                    Some(owner) => SlotRoute::Remote(node_indexes[&owner]),
+                    Some((_, index, _)) if importing => SlotRoute::Importing(Some(index)),
+                    Some((_, index, _)) => SlotRoute::Remote(index),
                 }
             })
             .collect();
-        // Health as this node believes it: a slot it just gave away by
-        // SETSLOT NODE counts as served by its new owner.
-        let slots_ok = (0..SLOT_COUNT)
-            .filter(|&slot| {
-                slot_map
-                    .owner(slot)
-                    .and_then(|owner| view.node(&owner.node))
-                    .is_some_and(|node| node.health.is_serving())
-            })
-            .count();
         ClusterSnapshot {
             state_ok: slots_ok == SLOT_COUNT as usize,
             slots_ok,
