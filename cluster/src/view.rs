@@ -131,28 +131,26 @@ impl ClusterView {
             .unwrap_or(0)
     }
 
-    /// Slots whose owner is healthy.
-    pub fn slots_ok(&self) -> usize {
+    /// Slots whose owner's health satisfies `condition`.
+    fn slots_whose_owner(&self, condition: impl Fn(Health) -> bool) -> usize {
         (0..SLOT_COUNT)
             .filter(|&slot| {
                 self.slot_map
                     .owner(slot)
                     .and_then(|owner| self.node(&owner.node))
-                    .is_some_and(|node| node.health.is_serving())
+                    .is_some_and(|node| condition(node.health))
             })
             .count()
     }
 
+    /// Slots whose owner is healthy.
+    pub fn slots_ok(&self) -> usize {
+        self.slots_whose_owner(Health::is_serving)
+    }
+
     /// Slots whose owner is suspected (Redis's PFAIL); they count as ok.
     pub fn slots_suspect(&self) -> usize {
-        (0..SLOT_COUNT)
-            .filter(|&slot| {
-                self.slot_map
-                    .owner(slot)
-                    .and_then(|owner| self.node(&owner.node))
-                    .is_some_and(|node| node.health == Health::Suspect)
-            })
-            .count()
+        self.slots_whose_owner(|health| health == Health::Suspect)
     }
 
     /// Slots whose owner has failed.
