@@ -410,8 +410,12 @@ fn assert_check_clean(node: &TestServer) {
     let address = node_address(node);
     let mut last = String::new();
     wait_until(Duration::from_secs(20), "a clean redis-cli --cluster check", || {
-        last = redis_cli(&["--cluster", "check", &address]);
-        !last.contains("[ERR]") && !last.contains("[WARNING]")
+        let output = Command::new("redis-cli")
+            .args(["--cluster", "check", &address])
+            .output()
+            .expect("redis-cli is installed (apt-get install redis-tools)");
+        last = String::from_utf8_lossy(&output.stdout).into_owned();
+        output.status.success() && !last.contains("[ERR]") && !last.contains("[WARNING]")
     });
     assert!(last.contains("[OK] All 16384 slots covered."), "{last}");
 }
@@ -621,4 +625,97 @@ fn add_node_rebalance_and_del_node_through_redis_cli() {
     assert_eq!(removed_nodes.lines().count(), 1, "reset soft forgot the others");
     assert_check_clean(&nodes[0]);
     assert_keys_readable(&nodes.iter().collect::<Vec<_>>(), "seed", KEYS);
+}
+
+/// Runs `redis-cli --cluster fix`, answering yes to its questions (it asks
+/// before covering slots even with --cluster-yes); returns its output.
+fn redis_cli_fix(address: &str) -> String {
+    use std::io::Write as _;
+    let mut fix = Command::new("redis-cli")
+        .args(["--cluster", "fix", address, "--cluster-yes"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("redis-cli runs");
+    fix.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"yes\nyes\n")
+        .expect("answers");
+    let fixed = fix.wait_with_output().expect("redis-cli finishes");
+    let output = String::from_utf8_lossy(&fixed.stdout).into_owned();
+    assert!(fixed.status.success(), "{output}");
+    output
+}
+
+/// `redis-cli --cluster check` on `address` fails, saying `complaint`.
+fn assert_check_complains(address: &str, complaint: &str) {
+    let broken = Command::new("redis-cli")
+        .args(["--cluster", "check", address])
+        .output()
+        .expect("redis-cli runs");
+    let report = String::from_utf8_lossy(&broken.stdout).into_owned();
+    assert!(!broken.status.success(), "check should fail:\n{report}");
+    assert!(report.contains(complaint), "{report}");
+}
+
+#[test]
+fn redis_cli_fix_closes_an_open_slot_and_covers_unassigned_ones() {
+    let (_dirs, nodes) = formed_cluster("fix", 2);
+    let all: Vec<&TestServer> = nodes.iter().collect();
+    let address = node_address(&nodes[0]);
+    // Slot ranges: node 0 holds 0-8191, node 1 holds 8192-16383.
+    let tag = tag_in(100, 8000, 0);
+    let slot = key_slot(tag.as_bytes());
+    let keys: Vec<String> = (0..10).map(|index| format!("{{{tag}}}:{index}")).collect();
+    for key in &keys {
+        let _: () = command(&["SET", key, &format!("value-of-{key}")])
+            .query(&mut nodes[0].connection())
+            .unwrap();
+    }
+    // A migration left half done: the slot is open on both sides and three
+    // of its keys already moved.
+    open_slot(&nodes[0], &nodes[1], slot);
+    let port = nodes[1].port().to_string();
+    let mut migrate = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
+    migrate.extend(keys[..3].iter().map(String::as_str));
+    let reply: String = query(&nodes[0], &migrate);
+    assert_eq!(reply, "OK");
+    assert_check_complains(&address, "The following slots are open");
+    let output = redis_cli_fix(&address);
+    // redis-cli gives the slot to the node with most of its keys (MULTI,
+    // DELSLOTS, ADDSLOTS, BUMPEPOCH, EXEC) and moves the rest there.
+    assert!(output.contains("Fixing open slot"), "{output}");
+    assert_check_clean(&nodes[0]);
+    let held: Vec<usize> = all
+        .iter()
+        .map(|node| query::<usize>(node, &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]))
+        .collect();
+    assert_eq!(held.iter().sum::<usize>(), keys.len());
+    assert!(held.contains(&keys.len()), "every key with one owner: {held:?}");
+    let mut connection = cluster_client(&all);
+    for key in &keys {
+        let value: Option<String> = connection.get(key).expect("GET");
+        assert_eq!(value, Some(format!("value-of-{key}")));
+    }
+
+    // Two slots nobody serves: fix covers them.
+    for lost in ["16000", "16001"] {
+        let reply: String = query(&nodes[1], &["CLUSTER", "DELSLOTS", lost]);
+        assert_eq!(reply, "OK");
+    }
+    wait_until(Duration::from_secs(20), "both nodes to miss the slots", || {
+        all.iter().all(|node| {
+            let info: String = query(node, &["CLUSTER", "INFO"]);
+            info.contains("cluster_slots_assigned:16382")
+        })
+    });
+    assert_check_complains(&address, "Not all 16384 slots are covered");
+    let output = redis_cli_fix(&address);
+    assert!(output.contains("Covering slot 16000"), "{output}");
+    assert_check_clean(&nodes[0]);
+    let covered = tag_in(16000, 16001, 0);
+    let _: () = connection
+        .set(format!("{{{covered}}}:k"), "v")
+        .expect("SET in a covered slot");
 }

@@ -25,6 +25,7 @@ pub mod sorted_set;
 pub mod staged;
 pub mod string;
 pub mod table;
+pub mod transaction;
 
 use table::CommandSpec;
 
@@ -45,5 +46,6 @@ pub fn all_commands() -> Vec<CommandSpec> {
     specs.extend(cluster::commands());
     specs.extend(migrate::commands());
     specs.extend(slot_migration::commands());
+    specs.extend(transaction::commands());
     specs
 }

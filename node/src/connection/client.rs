@@ -3,7 +3,7 @@
 //! only holds shared references to it.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -46,6 +46,8 @@ pub struct ClientHandle {
     pub no_evict: AtomicBool,
     /// CLIENT NO-TOUCH: reads leave keys' access clocks alone (`T` in CLIENT LIST).
     pub no_touch: AtomicBool,
+    /// Commands queued since MULTI; -1 outside a transaction (`multi=`).
+    pub multi_queued: AtomicI64,
 }
 
 /// No CLIENT UNBLOCK request is pending.
@@ -164,6 +166,9 @@ impl ClientHandle {
     /// no flag is set.
     pub fn flags(&self) -> String {
         let mut flags = String::new();
+        if self.multi_queued.load(Ordering::Relaxed) >= 0 {
+            flags.push('x');
+        }
         if self.is_blocked() {
             flags.push('b');
         }
@@ -185,7 +190,7 @@ impl ClientHandle {
         let names = self.names();
         let command = *self.last_command.lock().expect("last command lock poisoned");
         format!(
-            "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} \
              qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 \
              events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -195,6 +200,7 @@ impl ClientHandle {
             self.created_at.elapsed().as_secs(),
             self.idle_secs(),
             self.flags(),
+            self.multi_queued.load(Ordering::Relaxed),
             self.query_buffer_bytes.load(Ordering::Relaxed),
             self.output_buffer_bytes.load(Ordering::Relaxed),
             command,
@@ -244,6 +250,7 @@ impl ClientRegistry {
             unblock_notify: Notify::new(),
             no_evict: AtomicBool::new(false),
             no_touch: AtomicBool::new(false),
+            multi_queued: AtomicI64::new(-1),
         });
         self.clients.insert(id, handle.clone());
         handle

@@ -20,7 +20,9 @@
 //!   for commands without one;
 //! - a session command (PING, CLIENT, HELLO...): runs at once; it touches no
 //!   keys, so it needs no barrier;
-//! - an async command (DBSIZE, FLUSHALL, KEYS, INFO...): a barrier.
+//! - an async command (DBSIZE, FLUSHALL, KEYS, INFO...): a barrier;
+//! - after MULTI: queued (`commands/transaction.rs`), unless it is MULTI,
+//!   EXEC, DISCARD, QUIT or RESET; EXEC runs the queue through `run` again.
 //!
 //! Every reply is encoded with the protocol version in force once its request
 //! was dispatched: `HELLO 3` gets a RESP3 reply, and so do the requests after it.
@@ -38,8 +40,8 @@ use starling_protocol::{encode, Frame, ProtocolVersion};
 
 use super::session::Session;
 use crate::cluster::routing::ClusterSnapshot;
-use crate::commands::staged;
 use crate::commands::table::{CommandSpec, Flags, Handler, COMMAND_TABLE};
+use crate::commands::{staged, transaction};
 use crate::shard::{ShardCommand, SlotContext};
 
 /// Commands waiting to go to their shards, with their request positions.
@@ -108,7 +110,52 @@ fn owning_shard(session: &Session, spec: &CommandSpec, args: &[Bytes]) -> Option
     shards.all(|shard| shard == first).then_some(first)
 }
 
+/// Runs a batch and appends the encoded replies to `output`.
 pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &mut BytesMut) {
+    let (replies, versions) = run(session, requests).await;
+    for (reply, version) in replies.into_iter().zip(versions) {
+        if let Some(frame) = reply {
+            encode(&frame, version, output);
+        }
+    }
+}
+
+/// Runs a transaction's queued commands (EXEC) and returns their replies.
+pub async fn execute_frames(session: &mut Session, requests: Vec<Vec<Bytes>>) -> Vec<Frame> {
+    let (replies, _) = run(session, requests).await;
+    replies.into_iter().flatten().collect()
+}
+
+/// MULTI is open: queues the command, or answers why it cannot be queued
+/// (which dooms the transaction).
+fn queue(
+    session: &mut Session,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+    cluster_snapshot_opt: &Option<Arc<ClusterSnapshot>>,
+) -> Frame {
+    let refusal = if spec.flags.contains(Flags::NO_MULTI) {
+        Some(Frame::error("ERR Command not allowed inside a transaction"))
+    } else {
+        cluster_snapshot_opt
+            .as_ref()
+            .and_then(|snapshot| snapshot.route(spec, &args).err())
+            .map(Frame::from)
+    };
+    match refusal {
+        Some(error) => {
+            session.transaction_opt.as_mut().expect("MULTI is open").doomed = true;
+            error
+        }
+        None => {
+            session.queue_in_transaction(args);
+            Frame::simple("QUEUED")
+        }
+    }
+}
+
+/// The replies of a batch by request, and the protocol each is encoded in.
+async fn run(session: &mut Session, requests: Vec<Vec<Bytes>>) -> (Vec<Option<Frame>>, Vec<ProtocolVersion>) {
     let count = requests.len();
     let mut replies: Vec<Option<Frame>> = (0..count).map(|_| None).collect();
     let mut versions: Vec<ProtocolVersion> = Vec::with_capacity(count);
@@ -125,11 +172,18 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
         let spec: &'static CommandSpec = match COMMAND_TABLE.resolve(&args) {
             Ok(spec) => spec,
             Err(error) => {
+                if let Some(transaction) = session.transaction_opt.as_mut() {
+                    transaction.doomed = true;
+                }
                 replies[position] = Some(error.into());
                 continue;
             }
         };
         last_command = spec.name;
+        if session.transaction_opt.is_some() && !transaction::runs_inside_multi(spec) {
+            replies[position] = Some(queue(session, spec, args, &cluster_snapshot_opt));
+            continue;
+        }
         // In cluster mode: the local shard that serves the command's slot.
         let mut slot_context_opt = None;
         let cluster_shard_opt = match &cluster_snapshot_opt {
@@ -202,11 +256,7 @@ pub async fn execute(session: &mut Session, requests: Vec<Vec<Bytes>>, output: &
         .stats
         .total_commands_processed
         .fetch_add(executed, Ordering::Relaxed);
-    for (reply, version) in replies.into_iter().zip(versions) {
-        if let Some(frame) = reply {
-            encode(&frame, version, output);
-        }
-    }
+    (replies, versions)
 }
 
 /// Cluster mode, an async command with keys (a blocking pop, MIGRATE) in a

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use starling_protocol::ProtocolVersion;
 
 use super::client::ClientHandle;
@@ -22,6 +23,16 @@ pub struct Session {
     pub command_sequence: u64,
     /// The `command_sequence` of the command ASKING applies to.
     asking_command_opt: Option<u64>,
+    /// Between MULTI and EXEC or DISCARD (`commands/transaction.rs`).
+    pub transaction_opt: Option<Transaction>,
+}
+
+/// A transaction being queued.
+#[derive(Default)]
+pub struct Transaction {
+    pub queued: Vec<Vec<Bytes>>,
+    /// A command could not be queued: EXEC will refuse with EXECABORT.
+    pub doomed: bool,
 }
 
 impl Session {
@@ -35,6 +46,7 @@ impl Session {
             cluster_readonly: false,
             command_sequence: 0,
             asking_command_opt: None,
+            transaction_opt: None,
         }
     }
 
@@ -60,6 +72,27 @@ impl Session {
             .store(number, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// MULTI.
+    pub fn begin_transaction(&mut self) {
+        self.transaction_opt = Some(Transaction::default());
+        self.client.multi_queued.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Queues a command of the open transaction.
+    pub fn queue_in_transaction(&mut self, args: Vec<Bytes>) {
+        let transaction = self.transaction_opt.as_mut().expect("MULTI is open");
+        transaction.queued.push(args);
+        self.client
+            .multi_queued
+            .store(transaction.queued.len() as i64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// EXEC, DISCARD, RESET: closes the transaction and returns it.
+    pub fn end_transaction(&mut self) -> Option<Transaction> {
+        self.client.multi_queued.store(-1, std::sync::atomic::Ordering::Relaxed);
+        self.transaction_opt.take()
+    }
+
     /// RESET: back to the state of a fresh connection (RESP2, no name, no
     /// READONLY, no CLIENT NO-EVICT / NO-TOUCH). Families that keep per-connection state
     /// (transactions, subscriptions...) clear it here too. The library name
@@ -69,6 +102,7 @@ impl Session {
         self.client.update_names(|names| names.name.clear());
         self.cluster_readonly = false;
         self.asking_command_opt = None;
+        self.end_transaction();
         self.client.no_evict.store(false, std::sync::atomic::Ordering::Relaxed);
         self.client.no_touch.store(false, std::sync::atomic::Ordering::Relaxed);
     }

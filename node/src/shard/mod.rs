@@ -8,7 +8,7 @@
 //!   `router.rs`), which saves a cross-thread hop; the `Rc<RefCell<..>>` is
 //!   never shared across threads and is never borrowed across an `.await`.
 //!
-//! `Hold` is the cross-shard atomicity mechanism (MSET, RENAME, later
+//! `Hold` is the cross-shard atomicity mechanism (MSET, RENAME,
 //! MULTI/EXEC): while a shard is held it runs only the holder's jobs, and
 //! holders acquire shards in ascending index order, so holds never deadlock.
 //!

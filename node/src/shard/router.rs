@@ -28,17 +28,46 @@ fn shard_unavailable() -> CommandError {
     CommandError::other("ERR shard unavailable (server shutting down)")
 }
 
-#[derive(Clone)]
 pub struct ShardRouter {
     shards: ShardSet,
     local: Option<(usize, Rc<RefCell<ShardCore>>)>,
+    /// During EXEC: every shard is held, and all shard work goes through
+    /// the hold (`route_through`).
+    through_opt: Option<Rc<HeldShards>>,
+}
+
+/// A clone never inherits a hold: a task that outlived EXEC must not keep
+/// the shards held.
+impl Clone for ShardRouter {
+    fn clone(&self) -> ShardRouter {
+        ShardRouter {
+            shards: self.shards.clone(),
+            local: self.local.clone(),
+            through_opt: None,
+        }
+    }
 }
 
 impl ShardRouter {
     /// A router for a connection running on the current thread.
     pub fn for_current_thread(shards: ShardSet) -> ShardRouter {
         let local = LOCAL_SHARD.with(|local| local.borrow().clone());
-        ShardRouter { shards, local }
+        ShardRouter {
+            shards,
+            local,
+            through_opt: None,
+        }
+    }
+
+    /// Sends all shard work through `held` (Some) or back to the shards'
+    /// mailboxes and the local core (None). EXEC uses it.
+    pub fn route_through(&mut self, held_opt: Option<Rc<HeldShards>>) {
+        self.through_opt = held_opt;
+    }
+
+    /// Whether shard work goes through a hold (inside EXEC).
+    pub fn runs_in_hold(&self) -> bool {
+        self.through_opt.is_some()
     }
 
     pub fn shard_count(&self) -> usize {
@@ -65,6 +94,15 @@ impl ShardRouter {
     /// (waiting, if the shard parked the batch behind a MIGRATE).
     pub async fn execute(&self, shard: usize, commands: Vec<ShardCommand>) -> Vec<Frame> {
         let count = commands.len();
+        if let Some(held) = &self.through_opt {
+            return match held.run(shard, move |core| core.execute_batch(commands)).await {
+                Ok(BatchReplies::Done(replies)) => replies,
+                Ok(BatchReplies::Parked(replies_rx)) => replies_rx
+                    .await
+                    .unwrap_or_else(|_| vec![Frame::from(shard_unavailable()); count]),
+                Err(error) => vec![Frame::from(error); count],
+            };
+        }
         let outcome = match self.direct_core(shard) {
             Some(core) => core.borrow_mut().execute_batch(commands),
             None => match self.shards.addresses[shard].send(ExecuteBatch(commands)).await {
@@ -86,6 +124,9 @@ impl ShardRouter {
         T: Send + 'static,
         F: FnOnce(&mut ShardCore) -> T + Send + 'static,
     {
+        if let Some(held) = &self.through_opt {
+            return held.run(shard, job).await;
+        }
         if let Some(core) = self.direct_core(shard) {
             let mut core = core.borrow_mut();
             core.now_ms = super::unix_time_ms();
@@ -119,6 +160,17 @@ impl ShardRouter {
         let mut ordered = shards.to_vec();
         ordered.sort_unstable();
         ordered.dedup();
+        if let Some(held) = &self.through_opt {
+            // Inside EXEC every shard is held already: share that hold.
+            return Ok(HeldShards {
+                jobs: held
+                    .jobs
+                    .iter()
+                    .filter(|(index, _)| ordered.contains(index))
+                    .cloned()
+                    .collect(),
+            });
+        }
         let mut held = HeldShards {
             jobs: Vec::with_capacity(ordered.len()),
         };

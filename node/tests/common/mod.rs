@@ -180,3 +180,11 @@ pub fn text(connection: &mut Connection, args: &[&str]) -> Option<String> {
         other => panic!("{args:?}: expected a bulk string or nil, got {other:?}"),
     }
 }
+
+/// A key named `{prefix}:n` that lives on `shard` of `shard_count`.
+pub fn key_on_shard(prefix: &str, shard: usize, shard_count: usize) -> String {
+    (0..)
+        .map(|n| format!("{prefix}:{n}"))
+        .find(|key| starling_protocol::key_slot(key.as_bytes()) as usize % shard_count == shard)
+        .expect("some key lands on every shard")
+}

@@ -380,6 +380,10 @@ async fn block_until_served(
     operation: BlockedOperation,
     timeout_opt: Option<Duration>,
 ) -> CommandResult {
+    // Inside EXEC nothing else can push: reply as on timeout, as Redis does.
+    if session.router.runs_in_hold() {
+        return Ok(Frame::NullArray);
+    }
     let deadline_opt = timeout_opt.and_then(|timeout| Instant::now().checked_add(timeout));
     let (waiter, mut reply_rx) = Waiter::new(keys, operation);
     let registration = Registration::new(session, waiter);
