@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::{error_text, int, query, reply};
+use common::{error_text, int, key_on_shard, query, reply};
 
 use common::TestServer;
 use redis::{cmd, Connection, Value};
-use starling_protocol::key_slot;
 
 fn error(connection: &mut Connection, args: &[&str]) -> String {
     error_text(query(connection, args))
@@ -48,14 +47,6 @@ fn fields(connection: &mut Connection, args: &[&str]) -> Vec<Option<i64>> {
             .collect(),
         other => panic!("{args:?}: expected an array, got {other:?}"),
     }
-}
-
-/// A key named `{prefix}:n` that lives on `shard` of `shard_count`.
-fn key_on_shard(prefix: &str, shard: usize, shard_count: usize) -> String {
-    (0..)
-        .map(|n| format!("{prefix}:{n}"))
-        .find(|key| key_slot(key.as_bytes()) as usize % shard_count == shard)
-        .expect("some key lands on every shard")
 }
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";

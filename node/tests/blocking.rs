@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{error_text, int, query, reply};
+use common::{error_text, int, key_on_shard, query, reply};
 
 use std::collections::HashSet;
 use std::sync::mpsc;
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::TestServer;
 use redis::{cmd, Connection, RedisResult, Value};
-use starling_protocol::{key_slot, Frame};
+use starling_protocol::Frame;
 
 fn error(connection: &mut Connection, args: &[&str]) -> String {
     error_text(query(connection, args))
@@ -38,14 +38,6 @@ fn pair(key: &str, element: &str) -> Value {
 
 fn range(connection: &mut Connection, key: &str) -> Vec<String> {
     cmd("LRANGE").arg(key).arg(0).arg(-1).query(connection).expect("LRANGE")
-}
-
-/// A key named `{prefix}:n` that lives on `shard` of `shard_count`.
-fn key_on_shard(prefix: &str, shard: usize, shard_count: usize) -> String {
-    (0..)
-        .map(|n| format!("{prefix}:{n}"))
-        .find(|key| key_slot(key.as_bytes()) as usize % shard_count == shard)
-        .expect("some key lands on every shard")
 }
 
 /// A field of INFO clients.

@@ -7,14 +7,14 @@
 
 mod common;
 
-use common::{error_text, int, query, reply, text};
+use common::{error_text, int, key_on_shard, query, reply, text};
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use common::{bulk, TestServer};
 use redis::{cmd, Connection, Value};
-use starling_protocol::{key_slot, Frame};
+use starling_protocol::Frame;
 
 const SHARD_COUNTS: [usize; 2] = [1, 4];
 
@@ -61,14 +61,6 @@ fn encoding(connection: &mut Connection, key: &str) -> String {
 
 fn ok(connection: &mut Connection, args: &[&str]) {
     assert_eq!(reply(connection, args), Value::Okay, "{args:?}");
-}
-
-/// A key named `{prefix}:n` that lives on `shard` of `shard_count`.
-fn key_on_shard(prefix: &str, shard: usize, shard_count: usize) -> String {
-    (0..)
-        .map(|n| format!("{prefix}:{n}"))
-        .find(|key| key_slot(key.as_bytes()) as usize % shard_count == shard)
-        .expect("some key lands on every shard")
 }
 
 /// Fills `key` with `count` fields `f0..` holding `v0..`.

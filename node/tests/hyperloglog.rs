@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::{error_text, int, query, reply};
+use common::{error_text, int, key_on_shard, query, reply};
 
 use common::TestServer;
 use redis::{cmd, Connection, Value};
-use starling_protocol::key_slot;
 
 fn error(connection: &mut Connection, args: &[&str]) -> String {
     error_text(query(connection, args))
@@ -41,13 +40,6 @@ fn add_all(connection: &mut Connection, key: &str, elements: impl Iterator<Item 
         changed |= added == 1;
     }
     changed
-}
-
-fn key_on_shard(prefix: &str, shard: usize, shard_count: usize) -> String {
-    (0..)
-        .map(|n| format!("{prefix}:{n}"))
-        .find(|key| key_slot(key.as_bytes()) as usize % shard_count == shard)
-        .expect("some key lands on every shard")
 }
 
 fn relative_error(estimate: i64, exact: usize) -> f64 {

@@ -10,10 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use common::{key_on_shard, TestServer};
 use redis::{cmd, Connection, RedisResult};
 use starling_node::shard::ShardRouter;
-use starling_protocol::key_slot;
 
 const SHARD_COUNTS: [usize; 2] = [1, 4];
 
@@ -56,14 +55,6 @@ fn text(connection: &mut Connection, args: &[&str]) -> Option<String> {
 
 fn set(connection: &mut Connection, key: &str, value: &str) {
     let _: () = cmd("SET").arg(key).arg(value).query(connection).expect("SET");
-}
-
-/// A key named `{prefix}...` that lives on `shard` of `shard_count`.
-fn key_on_shard(prefix: &str, shard: usize, shard_count: usize) -> String {
-    (0..)
-        .map(|n| format!("{prefix}:{n}"))
-        .find(|key| key_slot(key.as_bytes()) as usize % shard_count == shard)
-        .expect("some key lands on every shard")
 }
 
 fn now_ms() -> i64 {
