@@ -279,21 +279,16 @@ mod tests {
     }
 
     fn node_view(claims: &LocalClaims) -> NodeView {
-        NodeView {
-            id: claims.node_id(),
-            endpoint: Endpoint {
-                ip: "127.0.0.1".into(),
-                port: 7000,
-                cluster_port: 17000,
-                hostname: None,
-            },
-            role: Role::Primary,
-            primary: None,
-            config_epoch: claims.config_epoch(),
-            current_epoch: claims.current_epoch(),
-            health: Health::Online,
-            claimed_slots: claims.slots().clone(),
-        }
+        let endpoint = Endpoint::new("127.0.0.1", 7000, 17000);
+        let mut node = NodeView::primary(
+            claims.node_id(),
+            endpoint,
+            claims.config_epoch(),
+            Health::Online,
+            claims.slots().clone(),
+        );
+        node.current_epoch = claims.current_epoch();
+        node
     }
 
     fn view_of(myself: &LocalClaims, others: &[&LocalClaims]) -> ClusterView {

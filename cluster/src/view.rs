@@ -68,6 +68,18 @@ pub struct Endpoint {
     pub hostname: Option<String>,
 }
 
+impl Endpoint {
+    /// An endpoint without an announced hostname.
+    pub fn new(ip: impl Into<String>, port: u16, cluster_port: u16) -> Endpoint {
+        Endpoint {
+            ip: ip.into(),
+            port,
+            cluster_port,
+            hostname: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeView {
     pub id: NodeId,
@@ -80,6 +92,28 @@ pub struct NodeView {
     pub health: Health,
     /// The slots the node claims (it may lose some to higher epochs).
     pub claimed_slots: SlotSet,
+}
+
+impl NodeView {
+    /// A primary that has seen no epoch above its own.
+    pub fn primary(
+        id: NodeId,
+        endpoint: Endpoint,
+        config_epoch: u64,
+        health: Health,
+        claimed_slots: SlotSet,
+    ) -> NodeView {
+        NodeView {
+            id,
+            endpoint,
+            role: Role::Primary,
+            primary: None,
+            config_epoch,
+            current_epoch: config_epoch,
+            health,
+            claimed_slots,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,21 +213,8 @@ mod tests {
     use crate::slots::SlotRange;
 
     fn node(id: NodeId, health: Health, epoch: u64, range: (u16, u16)) -> NodeView {
-        NodeView {
-            id,
-            endpoint: Endpoint {
-                ip: "127.0.0.1".into(),
-                port: 7000,
-                cluster_port: 17000,
-                hostname: None,
-            },
-            role: Role::Primary,
-            primary: None,
-            config_epoch: epoch,
-            current_epoch: epoch,
-            health,
-            claimed_slots: SlotSet::from_ranges(&[SlotRange::new(range.0, range.1)]),
-        }
+        let slots = SlotSet::from_ranges(&[SlotRange::new(range.0, range.1)]);
+        NodeView::primary(id, Endpoint::new("127.0.0.1", 7000, 17000), epoch, health, slots)
     }
 
     #[test]

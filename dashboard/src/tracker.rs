@@ -210,27 +210,13 @@ impl Tracker {
 mod tests {
     use std::sync::Arc;
 
-    use starling_cluster::{ClusterView, Endpoint, NodeStats, NodeTelemetry, NodeView, Role, SlotRange, SlotSet};
+    use starling_cluster::{ClusterView, Endpoint, NodeStats, NodeTelemetry, NodeView, SlotRange, SlotSet};
 
     use super::*;
     use crate::source::{LocalCounters, Mode};
 
     fn node(id: NodeId, health: Health) -> NodeView {
-        NodeView {
-            id,
-            endpoint: Endpoint {
-                ip: "127.0.0.1".into(),
-                port: 7000,
-                cluster_port: 17000,
-                hostname: None,
-            },
-            role: Role::Primary,
-            primary: None,
-            config_epoch: 1,
-            current_epoch: 1,
-            health,
-            claimed_slots: SlotSet::new(),
-        }
+        NodeView::primary(id, Endpoint::new("127.0.0.1", 7000, 17000), 1, health, SlotSet::new())
     }
 
     fn report(id: &str, source: NodeId, target: NodeId, state: &str) -> MigrationReport {

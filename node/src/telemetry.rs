@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use starling_cluster::{
-    ClusterView, Endpoint, Health, MigrationReport, NodeId, NodeStats, NodeTelemetry, NodeView, Role, SlotRange,
-    SlotSet, SLOT_COUNT,
+    ClusterView, Endpoint, Health, MigrationReport, NodeId, NodeStats, NodeTelemetry, NodeView, SlotSet,
 };
 use starling_dashboard::{LocalCounters, Mode, Sample};
 use tokio::sync::watch;
@@ -89,21 +88,13 @@ fn standalone_view(context: &ServerContext) -> Arc<ClusterView> {
         .bind
         .first()
         .map_or("127.0.0.1", |bind| bind.trim_start_matches('-'));
-    let node = NodeView {
-        id: myself,
-        endpoint: Endpoint {
-            ip: host.to_string(),
-            port: context.tcp_port,
-            cluster_port: 0,
-            hostname: None,
-        },
-        role: Role::Primary,
-        primary: None,
-        config_epoch: 0,
-        current_epoch: 0,
-        health: Health::Online,
-        claimed_slots: SlotSet::from_ranges(&[SlotRange::new(0, SLOT_COUNT - 1)]),
-    };
+    let node = NodeView::primary(
+        myself,
+        Endpoint::new(host, context.tcp_port, 0),
+        0,
+        Health::Online,
+        SlotSet::full(),
+    );
     Arc::new(ClusterView::new(myself, vec![node]))
 }
 
