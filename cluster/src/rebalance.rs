@@ -28,6 +28,28 @@ pub struct NodeShare {
     pub weight: f64,
 }
 
+/// What a rebalance evens out (an operator's choice; `BalanceBy` carries
+/// the figures).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Balance {
+    #[default]
+    Slots,
+    Keys,
+    /// The bytes each slot's keys take (CLUSTER SLOT-STATS `memory-bytes`).
+    Memory,
+}
+
+impl Balance {
+    pub fn parse(text: &str) -> Option<Balance> {
+        match text {
+            "slots" => Some(Balance::Slots),
+            "keys" => Some(Balance::Keys),
+            "memory" => Some(Balance::Memory),
+            _ => None,
+        }
+    }
+}
+
 /// What a slot costs when balancing.
 #[derive(Clone, Debug)]
 pub enum BalanceBy {

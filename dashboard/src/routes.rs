@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
-use starling_cluster::rebalance::PlannedMove;
+use starling_cluster::rebalance::{Balance, PlannedMove};
 use starling_cluster::NodeId;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -287,10 +287,11 @@ fn rebalance_request(state: &AppState, body: &Bytes) -> Result<RebalanceRequest,
         }
         weights.insert(id, weight);
     }
-    let by_keys = match body.by.as_deref() {
-        None | Some("slots") => false,
-        Some("keys") => true,
-        Some(_) => return Err(bad_request("\"by\" must be \"slots\" or \"keys\"")),
+    let balance = match body.by.as_deref() {
+        None => Balance::Slots,
+        Some(text) => {
+            Balance::parse(text).ok_or_else(|| bad_request("\"by\" must be \"slots\", \"keys\" or \"memory\""))?
+        }
     };
     let parallel = body.parallel.unwrap_or(2);
     if !(1..=16).contains(&parallel) {
@@ -302,7 +303,7 @@ fn rebalance_request(state: &AppState, body: &Bytes) -> Result<RebalanceRequest,
     }
     Ok(RebalanceRequest {
         weights,
-        by_keys,
+        balance,
         parallel,
         threshold_percent,
     })
@@ -382,7 +383,7 @@ async fn drain(state: web::Data<AppState>, request: HttpRequest, path: web::Path
     let node = parse_node_id(&state, &path)?;
     let drain_request = RebalanceRequest {
         weights: BTreeMap::from([(node, 0.0)]),
-        by_keys: false,
+        balance: Balance::Slots,
         parallel: 2,
         threshold_percent: 0.0,
     };

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use starling_cluster::rebalance::PlannedMove;
+use starling_cluster::rebalance::{Balance, PlannedMove};
 use starling_cluster::{ClusterView, NodeId, NodeStats, NodeTelemetry};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,8 +52,8 @@ pub struct Sample {
 pub struct RebalanceRequest {
     /// Weight per node; missing nodes weigh 1, weight 0 empties a node.
     pub weights: BTreeMap<NodeId, f64>,
-    /// Balance keys rather than slots.
-    pub by_keys: bool,
+    /// Slots, keys or memory.
+    pub balance: Balance,
     /// Migrations running at once.
     pub parallel: usize,
     /// Nodes within this share of their target are left alone.

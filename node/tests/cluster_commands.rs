@@ -680,3 +680,112 @@ fn cluster_replies_have_the_redis_shapes_field_by_field() {
         Frame::Verbatim { format, .. } if &format == b"txt"
     ));
 }
+
+#[test]
+fn slot_stats_report_keys_and_memory_and_feed_a_balance_by_memory() {
+    let (_dirs, nodes) = formed_cluster("slot-stats", 2);
+    // Slots 0-8191 live on node 0. {b} is slot 3300, {c} slot 7365.
+    let mut connection = nodes[0].connection();
+    for index in 0..3 {
+        let _: () = command(&["SET", &format!("{{b}}{index}"), "v"])
+            .query(&mut connection)
+            .unwrap();
+    }
+    let big = "x".repeat(200_000);
+    let _: () = command(&["SET", "{c}big", &big]).query(&mut connection).unwrap();
+
+    let mut raw = nodes[0].raw();
+    let stats = |raw: &mut RawConnection, args: &[&str]| {
+        let args: Vec<&[u8]> = args.iter().map(|arg| arg.as_bytes()).collect();
+        raw.command(&args)
+    };
+    let entry = |slot: i64, keys: i64, bytes: i64| {
+        Frame::Array(vec![
+            Frame::integer(slot),
+            Frame::Array(vec![
+                bulk("key-count"),
+                Frame::integer(keys),
+                bulk("memory-bytes"),
+                Frame::integer(bytes),
+            ]),
+        ])
+    };
+    // Only slots this node owns are listed.
+    let Frame::Array(listed) = stats(&mut raw, &["CLUSTER", "SLOT-STATS", "SLOTSRANGE", "3299", "3301"]) else {
+        panic!("an array");
+    };
+    assert_eq!(listed.len(), 3);
+    let Frame::Array(parts) = &listed[1] else {
+        panic!("an entry")
+    };
+    let Frame::Array(fields) = &parts[1] else {
+        panic!("fields")
+    };
+    assert_eq!(parts[0], Frame::integer(3300));
+    assert_eq!(fields[1], Frame::integer(3));
+    let Frame::Integer(small_bytes) = fields[3] else {
+        panic!("bytes")
+    };
+    assert!(small_bytes > 0 && small_bytes < 1024, "{small_bytes}");
+    assert_eq!(listed[0], entry(3299, 0, 0));
+    let Frame::Array(remote) = stats(&mut raw, &["CLUSTER", "SLOT-STATS", "SLOTSRANGE", "9000", "9001"]) else {
+        panic!("an array");
+    };
+    assert!(remote.is_empty(), "slots of another node are left out");
+
+    let Frame::Array(top) = stats(
+        &mut raw,
+        &["CLUSTER", "SLOT-STATS", "ORDERBY", "memory-bytes", "LIMIT", "2"],
+    ) else {
+        panic!("an array");
+    };
+    let Frame::Array(first) = &top[0] else {
+        panic!("an entry")
+    };
+    assert_eq!(top.len(), 2);
+    assert_eq!(first[0], Frame::integer(7365), "the big value's slot comes first");
+    let Frame::Array(first_fields) = &first[1] else {
+        panic!("fields")
+    };
+    let Frame::Integer(big_bytes) = first_fields[3] else {
+        panic!("bytes")
+    };
+    assert!(big_bytes >= 200_000, "{big_bytes}");
+    for (args, error) in [
+        (
+            &["CLUSTER", "SLOT-STATS", "SLOTSRANGE", "5", "1"][..],
+            "ERR Invalid slot range",
+        ),
+        (
+            &["CLUSTER", "SLOT-STATS", "SLOTSRANGE", "0", "16384"],
+            "ERR Invalid or out of range slot",
+        ),
+        (
+            &["CLUSTER", "SLOT-STATS", "ORDERBY", "cpu"],
+            "ERR Unrecognized sort metric for ORDERBY.",
+        ),
+        (
+            &["CLUSTER", "SLOT-STATS", "ORDERBY", "key-count", "LIMIT", "0"],
+            "ERR Limit has to lie in between 1 and 16384 (maximum number of slots).",
+        ),
+        (&["CLUSTER", "SLOT-STATS", "NOPE", "1"], "ERR syntax error"),
+    ] {
+        assert_eq!(stats(&mut raw, args), Frame::error(error), "{args:?}");
+    }
+
+    // Balanced by slots already; by memory, node 0 must give.
+    let seed = address(&nodes[0]);
+    let cluster = starling_node::admin::Cluster::load(&seed).unwrap();
+    let mut options = starling_node::admin::RebalanceOptions::default();
+    assert!(starling_node::admin::plan_rebalance(&cluster, &options)
+        .unwrap()
+        .is_empty());
+    options.balance = starling_node::admin::Balance::Memory;
+    let moves = starling_node::admin::plan_rebalance(&cluster, &options).unwrap();
+    let giver = my_id(&nodes[0]);
+    assert!(!moves.is_empty());
+    assert!(
+        moves.iter().all(|planned| planned.source.as_str() == giver),
+        "{moves:?}"
+    );
+}

@@ -64,7 +64,7 @@ impl Actions for NodeActions {
         let planned = Cluster::load(&self.own_address).map_err(failed).and_then(|cluster| {
             let options = RebalanceOptions {
                 weights: request.weights,
-                by_keys: request.by_keys,
+                balance: request.balance,
                 parallel: request.parallel,
                 threshold_percent: request.threshold_percent,
             };

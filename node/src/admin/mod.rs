@@ -3,7 +3,7 @@
 //! like redis-cli does, and moves slots with native migration.
 //!
 //! - `status`: nodes, slot counts, keys, and live migrations with progress;
-//! - `rebalance [--weight id=w]... [--by slots|keys]`: plans the fewest moves
+//! - `rebalance [--weight id=w]... [--by slots|keys|memory]`: plans the fewest moves
 //!   toward weighted shares (`starling_cluster::rebalance`) and runs them,
 //!   at most `--parallel` at a time;
 //! - `add-node <host:port>`: meets the node, waits until every node knows
@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+pub use starling_cluster::rebalance::Balance;
 use starling_cluster::rebalance::{plan, BalanceBy, NodeShare, PlannedMove};
 use starling_cluster::{NodeId, SlotSet};
 use starling_protocol::Frame;
@@ -113,7 +114,7 @@ impl Cluster {
 #[derive(Clone, Debug)]
 pub struct RebalanceOptions {
     pub weights: BTreeMap<NodeId, f64>,
-    pub by_keys: bool,
+    pub balance: Balance,
     pub parallel: usize,
     pub threshold_percent: f64,
 }
@@ -122,7 +123,7 @@ impl Default for RebalanceOptions {
     fn default() -> Self {
         RebalanceOptions {
             weights: BTreeMap::new(),
-            by_keys: false,
+            balance: Balance::Slots,
             parallel: 2,
             threshold_percent: 2.0,
         }
@@ -140,24 +141,53 @@ pub fn plan_rebalance(cluster: &Cluster, options: &RebalanceOptions) -> anyhow::
             weight: options.weights.get(&node.id).copied().unwrap_or(1.0),
         })
         .collect();
-    let balance_by = if options.by_keys {
-        BalanceBy::SlotCosts(key_counts(cluster)?)
-    } else {
-        BalanceBy::Slots
+    let balance_by = match options.balance {
+        Balance::Slots => BalanceBy::Slots,
+        Balance::Keys | Balance::Memory => BalanceBy::SlotCosts(slot_costs(cluster, options.balance)?),
     };
     Ok(plan(&shares, &balance_by, options.threshold_percent)?)
 }
 
-/// Keys per slot, asked of each slot's owner.
-fn key_counts(cluster: &Cluster) -> anyhow::Result<Vec<u64>> {
-    let mut counts = vec![0u64; 16384];
-    for node in cluster.primaries() {
-        let mut client = AdminClient::connect(&node.address)?;
-        for slot in node.slots.iter() {
-            counts[usize::from(slot)] = client.integer(&["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()])? as u64;
+/// Keys or bytes per slot, from each primary's CLUSTER SLOT-STATS.
+fn slot_costs(cluster: &Cluster, balance: Balance) -> anyhow::Result<Vec<u64>> {
+    let metric = match balance {
+        Balance::Memory => "memory-bytes",
+        _ => "key-count",
+    };
+    let mut costs = vec![0u64; 16384];
+    for node in cluster.primaries().filter(|node| !node.slots.is_empty()) {
+        let reply =
+            AdminClient::connect(&node.address)?.call(&["CLUSTER", "SLOT-STATS", "SLOTSRANGE", "0", "16383"])?;
+        let Frame::Array(entries) = reply else {
+            bail!("SLOT-STATS replied {reply:?}");
+        };
+        for entry in entries {
+            let Frame::Array(parts) = entry else {
+                bail!("malformed SLOT-STATS entry");
+            };
+            let [slot, stats] = parts.as_slice() else {
+                bail!("malformed SLOT-STATS entry");
+            };
+            let slot: usize = client::frame_text(slot).parse()?;
+            let fields: Vec<String> = match stats {
+                Frame::Map(pairs) => pairs
+                    .iter()
+                    .flat_map(|(name, value)| [client::frame_text(name), client::frame_text(value)])
+                    .collect(),
+                Frame::Array(items) => items.iter().map(client::frame_text).collect(),
+                _ => bail!("malformed SLOT-STATS entry"),
+            };
+            let value = fields
+                .chunks(2)
+                .find(|pair| pair[0] == metric)
+                .and_then(|pair| pair.get(1))
+                .with_context(|| format!("no {metric} for slot {slot}"))?;
+            if let Some(cost) = costs.get_mut(slot) {
+                *cost = value.parse()?;
+            }
         }
     }
-    Ok(counts)
+    Ok(costs)
 }
 
 /// Runs the planned moves with native migration, at most `parallel` at a

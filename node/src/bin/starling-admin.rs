@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use starling_cluster::NodeId;
-use starling_node::admin::{self, Cluster, RebalanceOptions};
+use starling_node::admin::{self, Balance, Cluster, RebalanceOptions};
 
 #[derive(Parser)]
 #[command(
@@ -54,9 +54,9 @@ struct BalanceArgs {
     /// A node's relative share, `node-id=weight` (repeatable; default 1).
     #[arg(long = "weight")]
     weights: Vec<String>,
-    /// Balance key counts instead of slot counts.
-    #[arg(long)]
-    by_keys: bool,
+    /// What to even out: slots, keys or memory.
+    #[arg(long, default_value = "slots")]
+    by: String,
     /// Migrations running at once.
     #[arg(long, default_value_t = 2)]
     parallel: usize,
@@ -75,7 +75,7 @@ impl BalanceArgs {
         }
         Ok(RebalanceOptions {
             weights,
-            by_keys: self.by_keys,
+            balance: Balance::parse(&self.by).context("--by wants slots, keys or memory")?,
             parallel: self.parallel,
             threshold_percent: self.threshold,
         })

@@ -91,6 +91,15 @@ pub fn commands() -> Vec<CommandSpec> {
                     "Returns the number of active failure reports active for a node.",
                 ),
                 sub(
+                    "cluster|slot-stats",
+                    -4,
+                    Handler::Async(cluster_slot_stats),
+                    Flags::STALE,
+                    slow_acl,
+                    "8.0.0",
+                    "Returns per-slot statistics.",
+                ),
+                sub(
                     "cluster|countkeysinslot",
                     3,
                     Handler::Async(cluster_countkeysinslot),
@@ -707,6 +716,129 @@ fn cluster_countkeysinslot(session: &mut Session, args: Vec<Bytes>) -> LocalBoxF
             .run(shard, move |core| core.keyspace.slot_len(slot))
             .await?;
         Ok(Frame::integer(count as i64))
+    }
+    .boxed_local()
+}
+
+/// What `CLUSTER SLOT-STATS` reports of each slot.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SlotMetric {
+    KeyCount,
+    MemoryBytes,
+}
+
+fn parse_slot_metric(name: &Bytes) -> Option<SlotMetric> {
+    if is_keyword(name, "key-count") {
+        Some(SlotMetric::KeyCount)
+    } else if is_keyword(name, "memory-bytes") {
+        Some(SlotMetric::MemoryBytes)
+    } else {
+        None
+    }
+}
+
+fn parse_stats_slot(arg: &[u8]) -> Result<u16, CommandError> {
+    parse_i64(arg)
+        .and_then(|slot| u16::try_from(slot).ok())
+        .filter(|&slot| slot < SLOT_COUNT)
+        .ok_or_else(|| CommandError::other("ERR Invalid or out of range slot"))
+}
+
+/// `CLUSTER SLOT-STATS SLOTSRANGE start end | ORDERBY metric [LIMIT n] [ASC|DESC]`
+/// (Valkey 8): for each slot this node owns, `key-count` and Starling's
+/// `memory-bytes` (what `starling-admin rebalance --by memory` balances).
+/// Valkey's `cpu-usec` and `network-bytes-*` are not tracked.
+fn cluster_slot_stats(session: &mut Session, args: Vec<Bytes>) -> LocalBoxFuture<'_, CommandResult> {
+    async move {
+        let cluster = cluster_handle(session)?;
+        let syntax = || CommandError::Syntax;
+        let mut order_opt = None;
+        let (start, end) = if is_keyword(&args[2], "slotsrange") {
+            if args.len() != 5 {
+                return Err(syntax());
+            }
+            let (start, end) = (parse_stats_slot(&args[3])?, parse_stats_slot(&args[4])?);
+            if start > end {
+                return Err(CommandError::other("ERR Invalid slot range"));
+            }
+            (start, end)
+        } else if is_keyword(&args[2], "orderby") {
+            let metric = parse_slot_metric(&args[3])
+                .ok_or_else(|| CommandError::other("ERR Unrecognized sort metric for ORDERBY."))?;
+            let (mut limit, mut descending) = (16usize, true);
+            let mut rest = args[4..].iter();
+            while let Some(option) = rest.next() {
+                if is_keyword(option, "limit") {
+                    limit = rest
+                        .next()
+                        .and_then(|value| parse_i64(value))
+                        .and_then(|value| usize::try_from(value).ok())
+                        .filter(|value| (1..=SLOT_COUNT as usize).contains(value))
+                        .ok_or_else(|| {
+                            CommandError::other(
+                                "ERR Limit has to lie in between 1 and 16384 (maximum number of slots).",
+                            )
+                        })?;
+                } else if is_keyword(option, "asc") {
+                    descending = false;
+                } else if is_keyword(option, "desc") {
+                    descending = true;
+                } else {
+                    return Err(syntax());
+                }
+            }
+            order_opt = Some((metric, limit, descending));
+            (0, SLOT_COUNT - 1)
+        } else {
+            return Err(syntax());
+        };
+        let snapshot = cluster.snapshot();
+        let myself = snapshot.view.myself;
+        let mut stats: Vec<(u16, u64, u64)> = Vec::new();
+        for slot in start..=end {
+            if snapshot.slot_map().owner(slot).is_none_or(|owner| owner.node != myself) {
+                continue;
+            }
+            let shard = session.router.shard_of_slot(slot);
+            let (keys, bytes) = session
+                .router
+                .run(shard, move |core| {
+                    (
+                        core.keyspace.slot_len(slot) as u64,
+                        core.keyspace.slot_memory_bytes(slot),
+                    )
+                })
+                .await?;
+            stats.push((slot, keys, bytes));
+        }
+        if let Some((metric, limit, descending)) = order_opt {
+            let value = |entry: &(u16, u64, u64)| match metric {
+                SlotMetric::KeyCount => entry.1,
+                SlotMetric::MemoryBytes => entry.2,
+            };
+            // Ties keep slot order, as Valkey sorts stably by slot first.
+            if descending {
+                stats.sort_by_key(|entry| std::cmp::Reverse(value(entry)));
+            } else {
+                stats.sort_by_key(value);
+            }
+            stats.truncate(limit);
+        }
+        let name = |text: &'static str| Frame::bulk(Bytes::from_static(text.as_bytes()));
+        Ok(Frame::Array(
+            stats
+                .into_iter()
+                .map(|(slot, keys, bytes)| {
+                    Frame::Array(vec![
+                        Frame::integer(i64::from(slot)),
+                        Frame::Map(vec![
+                            (name("key-count"), Frame::integer(keys as i64)),
+                            (name("memory-bytes"), Frame::integer(bytes as i64)),
+                        ]),
+                    ])
+                })
+                .collect(),
+        ))
     }
     .boxed_local()
 }

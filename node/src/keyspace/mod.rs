@@ -144,6 +144,18 @@ impl Keyspace {
         self.table(slot).records.len()
     }
 
+    /// Bytes the slot's records take: each record, its key's and value's
+    /// heap, and a chain link. Walks every element of every collection, so
+    /// it costs as much as the slot is big (CLUSTER SLOT-STATS).
+    pub fn slot_memory_bytes(&self, slot: u16) -> u64 {
+        let per_record = std::mem::size_of::<Record>() + std::mem::size_of::<usize>();
+        self.table(slot)
+            .records
+            .iter()
+            .map(|record| (per_record + record.key.heap_size_bytes() + record.value.heap_size_bytes()) as u64)
+            .sum()
+    }
+
     /// Removes `key` if its deadline has passed. Returns true if it was removed.
     fn expire_if_due(&mut self, key: &[u8], now_ms: u64) -> bool {
         let table = self.table(key_slot(key));
