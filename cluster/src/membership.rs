@@ -396,7 +396,7 @@ fn publish_view(chitchat: &Chitchat, view_tx: &watch::Sender<Arc<ClusterView>>, 
 }
 
 /// Parses one node's published keys; None while some are still missing.
-fn node_view(id: NodeId, state: &NodeState, health: Health) -> Option<NodeView> {
+fn node_view(id: NodeId, generation: u64, state: &NodeState, health: Health) -> Option<NodeView> {
     let (ip, port) = state.get(KEY_ENDPOINT)?.rsplit_once(':')?;
     let hostname = state
         .get(KEY_HOSTNAME)
@@ -416,6 +416,7 @@ fn node_view(id: NodeId, state: &NodeState, health: Health) -> Option<NodeView> 
         current_epoch: state.get(KEY_CURRENT_EPOCH)?.parse().ok()?,
         health,
         claimed_slots: SlotSet::decode(state.get(KEY_SLOTS)?).ok()?,
+        generation,
     })
 }
 
@@ -470,7 +471,7 @@ impl ViewDerivation {
             } else {
                 Health::Online
             };
-            if let Some(node) = node_view(id, state, health) {
+            if let Some(node) = node_view(id, generation, state, health) {
                 newest.insert(id, (generation, node));
             }
         }

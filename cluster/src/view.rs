@@ -92,6 +92,9 @@ pub struct NodeView {
     pub health: Health,
     /// The slots the node claims (it may lose some to higher epochs).
     pub claimed_slots: SlotSet,
+    /// The gossip generation of the process behind this view: it grows with
+    /// every restart (a migration's source tells a restarted target by it).
+    pub generation: u64,
 }
 
 impl NodeView {
@@ -112,6 +115,7 @@ impl NodeView {
             current_epoch: config_epoch,
             health,
             claimed_slots,
+            generation: 0,
         }
     }
 }

@@ -88,6 +88,8 @@ async fn three_nodes_converge_and_a_stopped_node_is_declared_failed() {
         "views disagree"
     );
     assert_eq!(views[0].slot_map.owner(6000).unwrap().node, ids[1]);
+    // Each node's gossip generation travels with its view.
+    assert!(views[0].nodes.iter().all(|node| node.generation == 1));
     assert_eq!(views[0].current_epoch(), 3);
 
     let stopped = members.pop().expect("three members");

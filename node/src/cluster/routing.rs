@@ -383,6 +383,7 @@ mod tests {
             current_epoch: 2,
             health,
             claimed_slots: SlotSet::from_ranges(&ranges),
+            generation: 1,
         }
     }
 

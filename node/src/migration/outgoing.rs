@@ -69,7 +69,9 @@ pub async fn run(
     target_address: String,
 ) {
     let slots_by_shard = group_by_shard(&router, &record);
+    let target_generation = node_generation(&cluster, record.target);
     let mut source = Source {
+        target_generation,
         cluster,
         router,
         record: Arc::clone(&record),
@@ -102,7 +104,14 @@ fn group_by_shard(router: &ShardRouter, record: &MigrationRecord) -> BTreeMap<us
     slots_by_shard
 }
 
+/// The gossip generation of `node` in the current view (0 if unknown).
+fn node_generation(cluster: &ClusterHandle, node: starling_cluster::NodeId) -> u64 {
+    cluster.snapshot().view.node(&node).map_or(0, |view| view.generation)
+}
+
 struct Source {
+    /// The target's gossip generation when the migration began.
+    target_generation: u64,
     cluster: Arc<ClusterHandle>,
     router: ShardRouter,
     record: Arc<MigrationRecord>,
@@ -291,11 +300,11 @@ impl Source {
             }
             if actions.is_empty() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                // Gossip cannot tell yet whether the target restarted, so
-                // only its claim counts as an observation.
+                // A newer gossip generation means the target restarted and
+                // lost what it imported (it lived in memory only).
                 let observation = starling_cluster::handoff::PeerObservation {
                     claims_slots: self.target_claims_slots(),
-                    restarted: false,
+                    restarted: node_generation(&self.cluster, self.record.target) > self.target_generation,
                     migration_listed: true,
                 };
                 actions = self.handoff.on_tick(unix_time_ms(), observation);
