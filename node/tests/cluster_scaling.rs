@@ -125,3 +125,41 @@ fn cluster_auto_rebalance_fills_a_newly_joined_node() {
     let counts = slot_counts(&seed);
     assert_eq!(counts.iter().map(|(_, slots)| slots).sum::<usize>(), 16384);
 }
+
+#[test]
+fn starling_admin_migrate_moves_the_named_slots() {
+    let (_dirs, nodes) = formed_cluster("admin-migrate", 3);
+    let seed = address(&nodes[0]);
+    let target = my_id(&nodes[2]);
+    let mut connection = nodes[0].connection();
+    for index in 0..200 {
+        let _: () = command(&["SET", &format!("{{b}}{index}"), "v"])
+            .query(&mut connection)
+            .unwrap();
+    }
+    let tagged_slot = starling_protocol::key_slot(b"b");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_starling-admin"))
+            .arg("--seed")
+            .arg(&seed)
+            .args(args)
+            .output()
+            .expect("starling-admin runs")
+    };
+    let slots = format!("0-99,{tagged_slot}");
+    let output = run(&["migrate", &slots, &target]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    wait_until(Duration::from_secs(20), "the slots at the target", || {
+        let cluster = Cluster::load(&seed).unwrap();
+        let owner = cluster.node(&NodeId::parse(target.as_bytes()).unwrap()).unwrap();
+        (0..100).all(|slot| owner.slots.contains(slot)) && owner.slots.contains(tagged_slot)
+    });
+    let moved: usize = query(&nodes[2], &["CLUSTER", "COUNTKEYSINSLOT", &tagged_slot.to_string()]);
+    assert_eq!(moved, 200);
+    // Refusals: an unknown node, a bad range.
+    let unknown = run(&["migrate", "0-5", "0123456789012345678901234567890123456789"]);
+    assert!(!unknown.status.success());
+    let bad = run(&["migrate", "5-1", &target]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bad slot range"));
+}

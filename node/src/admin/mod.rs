@@ -9,7 +9,9 @@
 //! - `add-node <host:port>`: meets the node, waits until every node knows
 //!   it, then rebalances slots onto it;
 //! - `drain <node-id>`: rebalances with weight 0 for that node;
-//! - `remove <node-id>`: forgets an empty node everywhere and resets it.
+//! - `remove <node-id>`: forgets an empty node everywhere and resets it;
+//! - `migrate <slots> <node-id>`: moves the named slots to a node, one
+//!   native migration per current owner.
 //!
 //! `auto` runs the same operations inside a node started with
 //! `--cluster-auto-rebalance yes`.
@@ -146,6 +148,47 @@ pub fn plan_rebalance(cluster: &Cluster, options: &RebalanceOptions) -> anyhow::
         Balance::Keys | Balance::Memory => BalanceBy::SlotCosts(slot_costs(cluster, options.balance)?),
     };
     Ok(plan(&shares, &balance_by, options.threshold_percent)?)
+}
+
+/// `migrate <slots> <node-id>`: the moves that bring `slots` (e.g.
+/// `0-999,2000`) to `target`, one per current owner; slots the target owns
+/// already are left out.
+pub fn plan_migration(cluster: &Cluster, slots_text: &str, target: NodeId) -> anyhow::Result<Vec<PlannedMove>> {
+    let target_entry = cluster.node(&target)?;
+    if !target_entry.is_primary() || target_entry.is_failed() {
+        bail!("{} is not a healthy primary", target.as_str());
+    }
+    let mut wanted = SlotSet::new();
+    for part in slots_text.split(',').filter(|part| !part.is_empty()) {
+        let range = starling_cluster::parse_range(part.trim()).with_context(|| format!("bad slot range {part:?}"))?;
+        for slot in range.start..=range.end {
+            wanted.insert(slot);
+        }
+    }
+    if wanted.is_empty() {
+        bail!("no slot given");
+    }
+    let mut moves = Vec::new();
+    let mut covered = SlotSet::new();
+    for node in cluster.primaries() {
+        let mut slots = SlotSet::new();
+        for slot in wanted.iter().filter(|&slot| node.slots.contains(slot)) {
+            slots.insert(slot);
+            covered.insert(slot);
+        }
+        if node.id != target && !slots.is_empty() {
+            moves.push(PlannedMove {
+                source: node.id,
+                target,
+                cost: slots.len() as u64,
+                slots,
+            });
+        }
+    }
+    if covered.len() != wanted.len() {
+        bail!("some of the slots have no owner");
+    }
+    Ok(moves)
 }
 
 /// Keys or bytes per slot, from each primary's CLUSTER SLOT-STATS.

@@ -1,5 +1,5 @@
-//! `starling-admin`: status, rebalance, add-node, drain and remove for a
-//! Starling cluster (see `starling_node::admin`).
+//! `starling-admin`: status, rebalance, add-node, drain, remove and migrate
+//! for a Starling cluster (see `starling_node::admin`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -47,6 +47,14 @@ enum Command {
     },
     /// Forget an empty node everywhere and reset it.
     Remove { node_id: String },
+    /// Move the given slots (e.g. 0-999,2000) to a node.
+    Migrate {
+        slots: String,
+        node_id: String,
+        /// Migrations running at once (one per source node).
+        #[arg(long, default_value_t = 2)]
+        parallel: usize,
+    },
 }
 
 #[derive(clap::Args)]
@@ -113,6 +121,23 @@ fn main() -> anyhow::Result<()> {
             let mut options = balance.options()?;
             options.weights.insert(id, 0.0);
             rebalance(&cli.seed, &options)?;
+        }
+        Command::Migrate {
+            slots,
+            node_id,
+            parallel,
+        } => {
+            let id = NodeId::parse(node_id.as_bytes()).map_err(|_| anyhow::anyhow!("bad node id {node_id}"))?;
+            let cluster = Cluster::load(&cli.seed)?;
+            let moves = admin::plan_migration(&cluster, &slots, id)?;
+            if moves.is_empty() {
+                println!("the node owns those slots already");
+            } else {
+                admin::execute_moves(&cluster, &moves, parallel, &AtomicBool::new(false), |line| {
+                    println!("{line}")
+                })?;
+                println!("migrated");
+            }
         }
         Command::Remove { node_id } => {
             let id = NodeId::parse(node_id.as_bytes()).map_err(|_| anyhow::anyhow!("bad node id {node_id}"))?;
