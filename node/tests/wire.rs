@@ -129,11 +129,14 @@ fn a_huge_declared_bulk_costs_only_the_bytes_sent() {
     // Other clients are served while the frame is incomplete.
     assert_eq!(server.raw().command(&[b"PING"]), Frame::SimpleString("PONG".into()));
     let context = server.handle.context().clone();
+    // The attacker connected first: the smallest id (the PING client may
+    // still be registered too, and the registry has no order).
     let attacker_id = context
         .clients
         .all()
-        .first()
+        .iter()
         .map(|client| client.id)
+        .min()
         .expect("attacker registered");
     wait_until("the attacker's bytes to be counted", || {
         context
