@@ -197,3 +197,37 @@ fn cluster_transactions_stay_in_one_slot_served_here() {
         .unwrap();
     assert!(bumped.starts_with("BUMPED") || bumped.starts_with("STILL"), "{bumped}");
 }
+
+#[test]
+fn asking_before_multi_lasts_for_the_whole_transaction() {
+    let (_dirs, nodes) = cluster_harness::formed_cluster("tx-asking", 2);
+    // {b} is slot 3300, owned by node 0; node 1 imports it.
+    let source_id = cluster_harness::my_id(&nodes[0]);
+    let reply: String = cluster_harness::query(&nodes[1], &["CLUSTER", "SETSLOT", "3300", "IMPORTING", &source_id]);
+    assert_eq!(reply, "OK");
+    let mut raw = nodes[1].raw();
+    // Without ASKING the queued command is sent to the owner at once.
+    assert_eq!(raw.command(&[b"MULTI"]), Frame::ok());
+    let Frame::Error(moved) = raw.command(&[b"SET", b"{b}k", b"v"]) else {
+        panic!("MOVED expected");
+    };
+    assert!(moved.starts_with(b"MOVED 3300 "), "{moved:?}");
+    assert_eq!(
+        raw.command(&[b"EXEC"]),
+        Frame::error("EXECABORT Transaction discarded because of previous errors.")
+    );
+    // ASKING then MULTI: every queued command is served here.
+    assert_eq!(raw.command(&[b"ASKING"]), Frame::ok());
+    assert_eq!(raw.command(&[b"MULTI"]), Frame::ok());
+    assert_eq!(raw.command(&[b"SET", b"{b}k", b"v"]), Frame::simple("QUEUED"));
+    assert_eq!(raw.command(&[b"GET", b"{b}k"]), Frame::simple("QUEUED"));
+    assert_eq!(
+        raw.command(&[b"EXEC"]),
+        Frame::Array(vec![Frame::ok(), Frame::bulk(Bytes::from_static(b"v"))])
+    );
+    // And no longer: the next command is sent to the owner.
+    let Frame::Error(after) = raw.command(&[b"GET", b"{b}k"]) else {
+        panic!("MOVED expected");
+    };
+    assert!(after.starts_with(b"MOVED 3300 "), "{after:?}");
+}

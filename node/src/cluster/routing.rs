@@ -222,6 +222,15 @@ impl ClusterSnapshot {
         )
     }
 
+    /// A slot this node imports but another node owns: where a command
+    /// without ASKING is sent (MOVED), as a transaction learns when it queues.
+    pub fn importing_redirect(&self, slot: u16) -> Option<Redirect> {
+        match self.routes[slot as usize] {
+            SlotRoute::Importing(Some(owner)) => Some(self.moved(slot, owner)),
+            _ => None,
+        }
+    }
+
     pub fn myself(&self) -> &NodeView {
         self.view.myself().expect("a view always contains its own node")
     }

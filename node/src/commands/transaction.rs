@@ -13,7 +13,8 @@
 //! its single thread. Blocking commands do not block inside EXEC (they reply
 //! as on timeout), as in Redis. In cluster mode every queued key must hash
 //! to one slot served here, checked again at EXEC: `CROSSSLOT`, or the
-//! redirect, discards the transaction.
+//! redirect, discards the transaction. ASKING before MULTI lasts for the
+//! whole transaction, as in Redis.
 
 use std::rc::Rc;
 
@@ -106,7 +107,9 @@ fn exec(session: &mut Session, _args: Vec<Bytes>) -> LocalBoxFuture<'_, CommandR
         let every_shard: Vec<usize> = (0..session.router.shard_count()).collect();
         let held = session.router.hold(&every_shard).await?;
         session.router.route_through(Some(Rc::new(held)));
+        session.set_asking_for_transaction(transaction.asking);
         let replies = pipeline::execute_frames(session, transaction.queued).await;
+        session.set_asking_for_transaction(false);
         session.router.route_through(None);
         Ok(Frame::Array(replies))
     })

@@ -134,13 +134,22 @@ fn queue(
     args: Vec<Bytes>,
     cluster_snapshot_opt: &Option<Arc<ClusterSnapshot>>,
 ) -> Frame {
+    let asking = session
+        .transaction_opt
+        .as_ref()
+        .is_some_and(|transaction| transaction.asking);
     let refusal = if spec.flags.contains(Flags::NO_MULTI) {
         Some(Frame::error("ERR Command not allowed inside a transaction"))
     } else {
-        cluster_snapshot_opt
-            .as_ref()
-            .and_then(|snapshot| snapshot.route(spec, &args).err())
+        cluster_snapshot_opt.as_ref().and_then(|snapshot| {
+            match snapshot.route(spec, &args) {
+                Err(redirect) => Some(redirect),
+                // An imported slot serves a transaction only after ASKING.
+                Ok(Some(slot)) if !asking => snapshot.importing_redirect(slot),
+                Ok(_) => None,
+            }
             .map(Frame::from)
+        })
     };
     match refusal {
         Some(error) => {

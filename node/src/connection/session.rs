@@ -25,12 +25,16 @@ pub struct Session {
     asking_command_opt: Option<u64>,
     /// Between MULTI and EXEC or DISCARD (`commands/transaction.rs`).
     pub transaction_opt: Option<Transaction>,
+    /// While EXEC runs a transaction opened after ASKING.
+    asking_for_transaction: bool,
 }
 
 /// A transaction being queued.
 #[derive(Default)]
 pub struct Transaction {
     pub queued: Vec<Vec<Bytes>>,
+    /// MULTI followed ASKING: every queued command runs as if after ASKING.
+    pub asking: bool,
     /// A command could not be queued: EXEC will refuse with EXECABORT.
     pub doomed: bool,
 }
@@ -47,6 +51,7 @@ impl Session {
             command_sequence: 0,
             asking_command_opt: None,
             transaction_opt: None,
+            asking_for_transaction: false,
         }
     }
 
@@ -56,9 +61,14 @@ impl Session {
     }
 
     /// Whether the command being run follows an ASKING. The flag lasts one
-    /// command, as in Redis.
+    /// command, or, set before MULTI, the whole transaction, as in Redis.
     pub fn is_asking(&self) -> bool {
-        self.asking_command_opt == Some(self.command_sequence)
+        self.asking_for_transaction || self.asking_command_opt == Some(self.command_sequence)
+    }
+
+    /// EXEC: whether its commands run as after ASKING.
+    pub fn set_asking_for_transaction(&mut self, asking: bool) {
+        self.asking_for_transaction = asking;
     }
 
     pub fn set_protocol(&mut self, protocol: ProtocolVersion) {
@@ -74,7 +84,10 @@ impl Session {
 
     /// MULTI.
     pub fn begin_transaction(&mut self) {
-        self.transaction_opt = Some(Transaction::default());
+        self.transaction_opt = Some(Transaction {
+            asking: self.is_asking(),
+            ..Transaction::default()
+        });
         self.client.multi_queued.store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
