@@ -140,25 +140,50 @@ async fn chunk(session: &Session, incoming: &Incoming, seq: u64, entries: Vec<Mi
     }
     let record = &incoming.record;
     for (shard, entries) in by_shard {
-        let name = record.name.clone();
-        let slots = record.slots.clone();
-        let applied = session
-            .router
-            .run(shard, move |core| apply_on_shard(core, &name, &slots, entries))
-            .await;
-        match applied {
-            Ok(Ok((keys, bytes))) => record.update(|progress| {
-                progress.keys += keys;
-                progress.bytes += bytes;
-                progress.last_ack_unix_secs = super::unix_secs();
-            }),
-            Ok(Err(error)) => return LinkReply::Refused(error),
-            Err(error) => return LinkReply::Refused(error.to_string()),
+        for step in apply_steps(entries) {
+            let name = record.name.clone();
+            let slots = record.slots.clone();
+            let applied = session
+                .router
+                .run(shard, move |core| apply_on_shard(core, &name, &slots, step))
+                .await;
+            match applied {
+                Ok(Ok((keys, bytes))) => record.update(|progress| {
+                    progress.keys += keys;
+                    progress.bytes += bytes;
+                    progress.last_ack_unix_secs = super::unix_secs();
+                }),
+                Ok(Err(error)) => return LinkReply::Refused(error),
+                Err(error) => return LinkReply::Refused(error.to_string()),
+            }
+            // The local shard applied inline: let the thread's clients run.
+            tokio::task::yield_now().await;
         }
-        // The local shard applied inline: let the thread's clients run.
-        tokio::task::yield_now().await;
     }
     LinkReply::Ok
+}
+
+/// Bytes of entries one shard job applies: about one part of a large
+/// collection, so that a chunk never holds a shard for long.
+const APPLY_STEP_BYTES: usize = 64 * 1024;
+
+/// `entries` in order, cut into steps of about `APPLY_STEP_BYTES`.
+fn apply_steps(entries: Vec<MigrationEntry>) -> Vec<Vec<MigrationEntry>> {
+    let mut steps = Vec::new();
+    let mut step = Vec::new();
+    let mut step_bytes = 0;
+    for entry in entries {
+        step_bytes += entry.size_bytes();
+        step.push(entry);
+        if step_bytes >= APPLY_STEP_BYTES {
+            steps.push(std::mem::take(&mut step));
+            step_bytes = 0;
+        }
+    }
+    if !step.is_empty() {
+        steps.push(step);
+    }
+    steps
 }
 
 fn apply_on_shard(
