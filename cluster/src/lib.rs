@@ -44,6 +44,6 @@ pub use node_id::NodeId;
 pub use slot_map::{resolve_epoch_collision, SlotClaim, SlotMap, SlotOwner};
 pub use slot_marks::{SlotMark, SlotMarks};
 pub use slots::{parse_range, SlotRange, SlotSet, SLOT_COUNT};
-pub use telemetry::{MigrationReport, NodeStats, NodeTelemetry};
+pub use telemetry::{MigrationProgress, MigrationReport, NodeStats, NodeTelemetry};
 pub use transport::{GossipCounters, UdpGossipTransport};
 pub use view::{ClusterView, Endpoint, Health, NodeView, Role};

@@ -45,6 +45,13 @@ pub struct MigrationReport {
     pub target: NodeId,
     /// `SlotSet::encode` of the slots.
     pub slots: String,
+    #[serde(flatten)]
+    pub progress: MigrationProgress,
+}
+
+/// How far a migration got; the admin API shows these fields as they are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationProgress {
     /// `connecting`, `streaming`, `catching-up`, `handing-off`, `success`,
     /// `failed` or `cancelled`.
     pub state: String,
@@ -61,7 +68,7 @@ pub struct MigrationReport {
 impl MigrationReport {
     /// Whether the migration has ended (successfully or not).
     pub fn is_finished(&self) -> bool {
-        matches!(self.state.as_str(), "success" | "failed" | "cancelled")
+        matches!(self.progress.state.as_str(), "success" | "failed" | "cancelled")
     }
 
     /// The slots, or an empty set if the text is malformed.
@@ -70,12 +77,13 @@ impl MigrationReport {
     }
 
     fn bounded(mut self) -> MigrationReport {
-        if self.message.len() > MESSAGE_LEN_MAX {
+        let message = &mut self.progress.message;
+        if message.len() > MESSAGE_LEN_MAX {
             let mut end = MESSAGE_LEN_MAX;
-            while !self.message.is_char_boundary(end) {
+            while !message.is_char_boundary(end) {
                 end -= 1;
             }
-            self.message.truncate(end);
+            message.truncate(end);
         }
         self
     }
@@ -127,7 +135,7 @@ pub(crate) fn decode<'a>(key_values: impl Iterator<Item = (&'a str, &'a str)>) -
     }
     telemetry
         .migrations
-        .sort_by(|a, b| (a.started_unix, &a.id).cmp(&(b.started_unix, &b.id)));
+        .sort_by(|a, b| (a.progress.started_unix, &a.id).cmp(&(b.progress.started_unix, &b.id)));
     telemetry
 }
 
@@ -142,15 +150,17 @@ mod tests {
             source: NodeId::random(),
             target: NodeId::random(),
             slots: slots.encode(),
-            state: state.to_string(),
-            message: "é".repeat(300),
-            keys_moved: 1,
-            keys_total: 2,
-            bytes_moved: 3,
-            bytes_per_sec: 4,
-            eta_secs: Some(5),
-            started_unix: 6,
-            updated_unix: 7,
+            progress: MigrationProgress {
+                state: state.to_string(),
+                message: "é".repeat(300),
+                keys_moved: 1,
+                keys_total: 2,
+                bytes_moved: 3,
+                bytes_per_sec: 4,
+                eta_secs: Some(5),
+                started_unix: 6,
+                updated_unix: 7,
+            },
         }
     }
 
@@ -191,8 +201,9 @@ mod tests {
         assert_eq!(decoded.migrations.len(), 1);
         let back = &decoded.migrations[0];
         assert_eq!(back.slot_set(), fragmented);
-        assert!(back.message.len() <= MESSAGE_LEN_MAX && back.message.starts_with('é'));
-        assert_eq!(back.state, "streaming");
+        let message = &back.progress.message;
+        assert!(message.len() <= MESSAGE_LEN_MAX && message.starts_with('é'));
+        assert_eq!(back.progress.state, "streaming");
         assert!(!back.is_finished());
     }
 

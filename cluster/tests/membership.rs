@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chitchat::transport::ChannelTransport;
 use starling_cluster::{
-    ClusterView, Endpoint, Health, Membership, MembershipConfig, MigrationReport, NodeId, NodeStats, NodeTelemetry,
-    Role, SlotRange, SlotSet,
+    ClusterView, Endpoint, Health, Membership, MembershipConfig, MigrationProgress, MigrationReport, NodeId, NodeStats,
+    NodeTelemetry, Role, SlotRange, SlotSet,
 };
 use tokio::time::Instant;
 
@@ -157,15 +157,17 @@ async fn load_figures_and_migration_reports_reach_every_node() {
         source: ids[0],
         target: ids[1],
         slots: SlotSet::from_ranges(&[SlotRange::new(0, 99)]).encode(),
-        state: "streaming".into(),
-        message: String::new(),
-        keys_moved: 10,
-        keys_total: 40,
-        bytes_moved: 1000,
-        bytes_per_sec: 500,
-        eta_secs: Some(6),
-        started_unix: 1,
-        updated_unix: 2,
+        progress: MigrationProgress {
+            state: "streaming".into(),
+            message: String::new(),
+            keys_moved: 10,
+            keys_total: 40,
+            bytes_moved: 1000,
+            bytes_per_sec: 500,
+            eta_secs: Some(6),
+            started_unix: 1,
+            updated_unix: 2,
+        },
     };
     first.publish_telemetry(&stats, std::slice::from_ref(&report)).await;
     wait_for_telemetry(&second, ids[0], |heard| {

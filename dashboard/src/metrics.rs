@@ -183,12 +183,12 @@ pub fn render(sample: &Sample, snapshot: &Snapshot) -> String {
         (
             "starling_migration_keys_moved",
             "Keys each live migration moved.",
-            (|migration| migration.keys_moved) as fn(&MigrationJson) -> u64,
+            (|migration| migration.progress.keys_moved) as fn(&MigrationJson) -> u64,
         ),
         (
             "starling_migration_bytes_moved",
             "Bytes each live migration moved.",
-            |migration| migration.bytes_moved,
+            |migration| migration.progress.bytes_moved,
         ),
     ] {
         out.family(name, "gauge", help);

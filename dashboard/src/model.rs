@@ -4,7 +4,7 @@
 use serde::Serialize;
 use std::collections::VecDeque;
 
-use starling_cluster::{MigrationReport, NodeId, NodeStats, SlotRange, SlotSet, SLOT_COUNT};
+use starling_cluster::{MigrationProgress, MigrationReport, NodeId, NodeStats, SlotRange, SlotSet, SLOT_COUNT};
 
 use crate::source::Sample;
 
@@ -80,15 +80,8 @@ pub struct MigrationJson {
     pub target: NodeId,
     pub slot_ranges: Vec<RangeJson>,
     pub slots: usize,
-    pub state: String,
-    pub message: String,
-    pub keys_moved: u64,
-    pub keys_total: u64,
-    pub bytes_moved: u64,
-    pub bytes_per_sec: u64,
-    pub eta_secs: Option<u64>,
-    pub started_unix: u64,
-    pub updated_unix: u64,
+    #[serde(flatten)]
+    pub progress: MigrationProgress,
 }
 
 impl From<&MigrationReport> for MigrationJson {
@@ -100,15 +93,7 @@ impl From<&MigrationReport> for MigrationJson {
             target: report.target,
             slot_ranges: ranges_json(&slots),
             slots: slots.len(),
-            state: report.state.clone(),
-            message: report.message.clone(),
-            keys_moved: report.keys_moved,
-            keys_total: report.keys_total,
-            bytes_moved: report.bytes_moved,
-            bytes_per_sec: report.bytes_per_sec,
-            eta_secs: report.eta_secs,
-            started_unix: report.started_unix,
-            updated_unix: report.updated_unix,
+            progress: report.progress.clone(),
         }
     }
 }
@@ -136,7 +121,7 @@ pub fn active_migrations(sample: &Sample) -> Vec<&MigrationReport> {
         .flat_map(|telemetry| &telemetry.migrations)
         .filter(|report| !report.is_finished())
         .collect();
-    active.sort_by(|a, b| (a.started_unix, &a.id).cmp(&(b.started_unix, &b.id)));
+    active.sort_by(|a, b| (a.progress.started_unix, &a.id).cmp(&(b.progress.started_unix, &b.id)));
     active
 }
 

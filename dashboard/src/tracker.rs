@@ -164,7 +164,7 @@ impl Tracker {
             .values()
             .flat_map(|telemetry| &telemetry.migrations)
             .collect();
-        reports.sort_by(|a, b| (a.started_unix, &a.id).cmp(&(b.started_unix, &b.id)));
+        reports.sort_by(|a, b| (a.progress.started_unix, &a.id).cmp(&(b.progress.started_unix, &b.id)));
         for report in reports {
             let known_live = self.live.contains_key(&report.id);
             let known_finished = self.finished.iter().any(|done| done.id == report.id);
@@ -181,14 +181,18 @@ impl Tracker {
             }
             if report.is_finished() {
                 self.live.remove(&report.id);
-                let (kind, what) = match report.state.as_str() {
+                let (kind, what) = match report.progress.state.as_str() {
                     "success" => (EventKind::MigrationFinished, "finished"),
                     "cancelled" => (EventKind::MigrationCancelled, "cancelled"),
                     _ => (EventKind::MigrationFailed, "failed"),
                 };
-                let mut message = format!("migration {what}: {}, {} keys", describe(report), report.keys_moved);
-                if !report.message.is_empty() {
-                    message.push_str(&format!(" ({})", report.message));
+                let mut message = format!(
+                    "migration {what}: {}, {} keys",
+                    describe(report),
+                    report.progress.keys_moved
+                );
+                if !report.progress.message.is_empty() {
+                    message.push_str(&format!(" ({})", report.progress.message));
                 }
                 events.push(self.record(now, kind, Some(report.source), message));
                 self.remember_finished(report.clone());
@@ -210,7 +214,9 @@ impl Tracker {
 mod tests {
     use std::sync::Arc;
 
-    use starling_cluster::{ClusterView, Endpoint, NodeStats, NodeTelemetry, NodeView, SlotRange, SlotSet};
+    use starling_cluster::{
+        ClusterView, Endpoint, MigrationProgress, NodeStats, NodeTelemetry, NodeView, SlotRange, SlotSet,
+    };
 
     use super::*;
     use crate::source::{LocalCounters, Mode};
@@ -225,15 +231,17 @@ mod tests {
             source,
             target,
             slots: SlotSet::from_ranges(&[SlotRange::new(0, 9)]).encode(),
-            state: state.into(),
-            message: String::new(),
-            keys_moved: 7,
-            keys_total: 7,
-            bytes_moved: 70,
-            bytes_per_sec: 10,
-            eta_secs: None,
-            started_unix: 1,
-            updated_unix: 2,
+            progress: MigrationProgress {
+                state: state.into(),
+                message: String::new(),
+                keys_moved: 7,
+                keys_total: 7,
+                bytes_moved: 70,
+                bytes_per_sec: 10,
+                eta_secs: None,
+                started_unix: 1,
+                updated_unix: 2,
+            },
         }
     }
 

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use starling_cluster::{
-    ClusterView, Endpoint, Health, MigrationReport, NodeId, NodeStats, NodeTelemetry, NodeView, SlotSet,
+    ClusterView, Endpoint, Health, MigrationProgress, MigrationReport, NodeId, NodeStats, NodeTelemetry, NodeView,
+    SlotSet,
 };
 use starling_dashboard::{LocalCounters, Mode, Sample};
 use tokio::sync::watch;
@@ -66,15 +67,17 @@ pub fn migration_reports(context: &ServerContext) -> Vec<MigrationReport> {
                 source: record.source,
                 target: record.target,
                 slots: record.slots.encode(),
-                state: progress.state.name().to_string(),
-                message: progress.message.clone(),
-                keys_moved: progress.keys,
-                keys_total: progress.keys_total,
-                bytes_moved: progress.bytes,
-                bytes_per_sec: record.rate_bytes_per_sec(&progress),
-                eta_secs: record.eta_secs(&progress),
-                started_unix: record.create_unix_secs,
-                updated_unix: progress.last_update_unix_secs,
+                progress: MigrationProgress {
+                    state: progress.state.name().to_string(),
+                    message: progress.message.clone(),
+                    keys_moved: progress.keys,
+                    keys_total: progress.keys_total,
+                    bytes_moved: progress.bytes,
+                    bytes_per_sec: record.rate_bytes_per_sec(&progress),
+                    eta_secs: record.eta_secs(&progress),
+                    started_unix: record.create_unix_secs,
+                    updated_unix: progress.last_update_unix_secs,
+                },
             }
         })
         .collect()
