@@ -3,9 +3,10 @@
 //! - `listpack`: a `Vec` of entries kept sorted by (score, member). Small and
 //!   cache-friendly; lookups by member are linear, which is cheap below
 //!   `zset-max-listpack-entries` (128) elements.
-//! - `skiplist`: an order-statistic skip list (`skiplist::SkipList`) for
-//!   ranks and ranges in O(log n), plus a `Dict` from member to score for
-//!   O(1) score lookups and stable ZSCAN cursors.
+//! - `skiplist`: Redis's name for its indexed encoding, which here is an
+//!   order-statistic B+ tree (`tree::ScoreTree`) for ranks and ranges in
+//!   O(log n), plus a `Dict` from member to score for O(1) score lookups and
+//!   stable ZSCAN cursors.
 //!
 //! A set starts as a listpack and converts to a skiplist once it holds more
 //! than `zset-max-listpack-entries` elements or a member longer than
@@ -15,7 +16,7 @@
 //!
 //! Order: by score, then by member bytes. Scores are never NaN.
 
-mod skiplist;
+mod tree;
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -26,8 +27,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::dict::{Dict, DictItem};
 use super::small_bytes::SmallBytes;
-pub use skiplist::precedes;
-use skiplist::{SkipList, SkipListRange};
+pub use tree::precedes;
+use tree::{ScoreTree, TreeRange};
 
 /// One element: a member and its score.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,14 +80,14 @@ enum Encoding {
 }
 
 struct Indexed {
-    list: SkipList,
+    list: ScoreTree,
     scores: Dict<Entry>,
 }
 
 impl Indexed {
     fn new() -> Indexed {
         Indexed {
-            list: SkipList::new(),
+            list: ScoreTree::new(),
             scores: Dict::new(),
         }
     }
@@ -99,7 +100,7 @@ impl Indexed {
             scores.insert(entry.clone());
         }
         Indexed {
-            list: SkipList::from_sorted(entries.into_iter()),
+            list: ScoreTree::from_sorted(entries.into_iter()),
             scores,
         }
     }
@@ -433,7 +434,7 @@ fn listpack_insert(entries: &mut Vec<Entry>, mut entry: Entry) {
 pub enum RangeIter<'a> {
     Listpack(std::slice::Iter<'a, Entry>),
     ListpackReverse(std::iter::Rev<std::slice::Iter<'a, Entry>>),
-    Skiplist(SkipListRange<'a>),
+    Skiplist(TreeRange<'a>),
 }
 
 impl<'a> Iterator for RangeIter<'a> {
