@@ -12,7 +12,7 @@ use common::{error_text, int, key_on_shard, query, reply, text};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::{bulk, TestServer};
+use common::{bulk, config_set, TestServer};
 use redis::{cmd, Connection, Value};
 use starling_protocol::Frame;
 
@@ -614,20 +614,32 @@ fn hrandfield_huge_negative_counts_reply_quickly() {
     fill(&mut connection, "large", 300);
     let started = Instant::now();
     for key in ["small", "large"] {
+        // No reply of that many picks fits proto-max-bulk-len (512 MB).
+        let too_large = "ERR value is out of range, the reply would exceed proto-max-bulk-len";
+        assert_eq!(
+            error_text(query(
+                &mut connection,
+                &["HRANDFIELD", key, "-9223372036854775807", "WITHVALUES"]
+            )),
+            "ERR value is out of range",
+            "Redis's own bound on a count with WITHVALUES"
+        );
         for count in [
             "-9223372036854775807",
             "-4611686018427387903",
             "-100000000000",
-            "-1048577",
+            "-100000000",
         ] {
             assert_eq!(
                 error_text(query(&mut connection, &["HRANDFIELD", key, count])),
-                "ERR value is out of range",
+                too_large,
                 "{key} {count}"
             );
+        }
+        for count in ["-4611686018427387903", "-100000000000", "-50000000"] {
             assert_eq!(
                 error_text(query(&mut connection, &["HRANDFIELD", key, count, "WITHVALUES"])),
-                "ERR value is out of range",
+                too_large,
                 "{key} {count} WITHVALUES"
             );
         }
@@ -639,6 +651,27 @@ fn hrandfield_huge_negative_counts_reply_quickly() {
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     let picks = strings(&mut connection, &["HRANDFIELD", "small", "-50000"]);
     assert_eq!(picks.len(), 50_000);
+
+    // With a client output buffer limit, a reply is built only up to it: a
+    // count past it is refused up front (-20000) or while picking (-7000,
+    // and -4000 with withvalues); the key is untouched.
+    config_set(&mut connection, "client-output-buffer-limit", "normal 65536 0 0");
+    assert_eq!(strings(&mut connection, &["HRANDFIELD", "large", "-1000"]).len(), 1000);
+    assert_eq!(
+        strings(&mut connection, &["HRANDFIELD", "large", "-1000", "WITHVALUES"]).len(),
+        2000
+    );
+    for args in [
+        &["HRANDFIELD", "large", "-20000"][..],
+        &["HRANDFIELD", "large", "-7000"],
+        &["HRANDFIELD", "large", "-4000", "WITHVALUES"],
+    ] {
+        assert_eq!(
+            error_text(query(&mut connection, args)),
+            "ERR value is out of range, the reply would exceed client-output-buffer-limit",
+            "{args:?}"
+        );
+    }
 }
 
 /// Runs a whole HSCAN, returning every element batch by batch.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{key_on_shard, TestServer};
+use common::{config_set, key_on_shard, TestServer};
 use redis::{cmd, Connection, RedisResult};
 use starling_node::shard::ShardRouter;
 
@@ -948,6 +948,94 @@ fn idle_time_counts_accesses_but_not_inspection() {
         int(&mut connection, &["OBJECT", "IDLETIME", "k"]) <= 1,
         "TOUCH is an access"
     );
+}
+
+/// RESTORE picks each collection's encoding from the server's thresholds,
+/// as Redis does, whatever encoding the dumped value had.
+#[test]
+fn restore_encodes_collections_for_the_configured_thresholds() {
+    let server = TestServer::start(1);
+    let mut connection = server.connection();
+    let dump =
+        |connection: &mut Connection, key: &str| -> Vec<u8> { cmd("DUMP").arg(key).query(connection).expect("DUMP") };
+    let restore_encoding = |connection: &mut Connection, key: &str, payload: &[u8]| {
+        let _: () = cmd("RESTORE")
+            .arg(key)
+            .arg(0)
+            .arg(payload)
+            .query(connection)
+            .expect("RESTORE");
+        text(connection, &["OBJECT", "ENCODING", key]).expect("an encoding")
+    };
+    // Ten elements of each type: compact under Redis's defaults.
+    for n in 0..10 {
+        let element = format!("e{n}");
+        int(&mut connection, &["HSET", "hash", &element, "v"]);
+        int(&mut connection, &["SADD", "set", &element]);
+        int(&mut connection, &["SADD", "integers", &n.to_string()]);
+        int(&mut connection, &["ZADD", "zset", &n.to_string(), &element]);
+        int(&mut connection, &["RPUSH", "list", &element]);
+    }
+    let compact: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("hash", dump(&mut connection, "hash"), "hashtable"),
+        ("set", dump(&mut connection, "set"), "hashtable"),
+        ("integers", dump(&mut connection, "integers"), "hashtable"),
+        ("zset", dump(&mut connection, "zset"), "skiplist"),
+        ("list", dump(&mut connection, "list"), "quicklist"),
+    ];
+    for (name, value) in [
+        ("hash-max-listpack-entries", "4"),
+        ("set-max-listpack-entries", "4"),
+        ("set-max-intset-entries", "4"),
+        ("zset-max-listpack-entries", "4"),
+        ("list-max-listpack-size", "4"),
+    ] {
+        config_set(&mut connection, name, value);
+    }
+    for (key, payload, expected) in &compact {
+        let restored = format!("{key}:small-limits");
+        assert_eq!(
+            &restore_encoding(&mut connection, &restored, payload),
+            expected,
+            "{key}"
+        );
+    }
+    // And back: large limits make the same values compact again.
+    for (name, value) in [
+        ("hash-max-listpack-entries", "1000"),
+        ("set-max-listpack-entries", "1000"),
+        ("set-max-intset-entries", "1000"),
+        ("zset-max-listpack-entries", "1000"),
+        ("list-max-listpack-size", "-2"),
+    ] {
+        config_set(&mut connection, name, value);
+    }
+    for key in ["hash", "set", "zset", "list"] {
+        let payload = dump(&mut connection, &format!("{key}:small-limits"));
+        assert_eq!(
+            restore_encoding(&mut connection, &format!("{key}:again"), &payload),
+            "listpack",
+            "{key}"
+        );
+    }
+    let payload = dump(&mut connection, "integers:small-limits");
+    assert_eq!(restore_encoding(&mut connection, "integers:again", &payload), "intset");
+    // A collection above the defaults, restored under larger limits.
+    config_set(&mut connection, "hash-max-listpack-entries", "128");
+    for n in 0..300 {
+        int(&mut connection, &["HSET", "wide", &format!("f{n}"), "v"]);
+    }
+    assert_eq!(
+        text(&mut connection, &["OBJECT", "ENCODING", "wide"]).as_deref(),
+        Some("hashtable")
+    );
+    let payload = dump(&mut connection, "wide");
+    config_set(&mut connection, "hash-max-listpack-entries", "1000");
+    assert_eq!(restore_encoding(&mut connection, "wide:again", &payload), "listpack");
+    assert_eq!(int(&mut connection, &["HLEN", "wide:again"]), 300);
+    assert_eq!(int(&mut connection, &["SCARD", "integers:again"]), 10);
+    assert_eq!(int(&mut connection, &["ZCARD", "zset:again"]), 10);
+    assert_eq!(int(&mut connection, &["LLEN", "list:again"]), 10);
 }
 
 #[test]

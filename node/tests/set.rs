@@ -10,7 +10,7 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use common::{bulk, TestServer};
+use common::{bulk, config_set, TestServer};
 use redis::{cmd, Connection, RedisResult};
 use starling_protocol::{key_slot, Frame};
 
@@ -246,12 +246,7 @@ fn encodings_follow_redis_thresholds() {
         ("set-max-listpack-entries", "3"),
         ("set-max-listpack-value", "5"),
     ] {
-        let _: () = cmd("CONFIG")
-            .arg("SET")
-            .arg(name)
-            .arg(value)
-            .query(&mut connection)
-            .expect("CONFIG SET");
+        config_set(&mut connection, name, value);
     }
     sadd(&mut connection, "c1", &numbered("", 4));
     assert_eq!(encoding(&mut connection, "c1"), "intset");
@@ -454,12 +449,7 @@ fn srandmember_never_builds_more_than_a_reply_can_hold() {
     assert_eq!(pong, "PONG");
 
     // With a client output buffer limit, the reply stops at that limit.
-    let _: () = cmd("CONFIG")
-        .arg("SET")
-        .arg("client-output-buffer-limit")
-        .arg("normal 65536 0 0")
-        .query(&mut connection)
-        .expect("CONFIG SET");
+    config_set(&mut connection, "client-output-buffer-limit", "normal 65536 0 0");
     let fits: Vec<String> = run(&mut connection, &["SRANDMEMBER", "table", "-1000"]);
     assert_eq!(fits.len(), 1000);
     for count in ["-5000", "-20000"] {

@@ -11,7 +11,7 @@ use common::{error_text, int, query, reply, text};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::{bulk, RawConnection, TestServer};
+use common::{bulk, config_set, RawConnection, TestServer};
 use redis::{cmd, Connection, Value};
 use starling_protocol::{key_slot, Frame};
 
@@ -295,12 +295,7 @@ fn zremrangebyscore_rank_and_lex() {
     let server = TestServer::start(1);
     let mut connection = server.connection();
     for limit in ["128", "0"] {
-        let _: () = cmd("CONFIG")
-            .arg("SET")
-            .arg("zset-max-listpack-entries")
-            .arg(limit)
-            .query(&mut connection)
-            .expect("CONFIG SET");
+        config_set(&mut connection, "zset-max-listpack-entries", limit);
         int(&mut connection, &["DEL", "z", "lex"]);
         fill(&mut connection, "z", 10);
         assert_eq!(int(&mut connection, &["ZREMRANGEBYSCORE", "z", "(1", "3"]), 2);
@@ -447,12 +442,7 @@ fn zrange_by_rank_score_and_lex_in_both_directions() {
     let server = TestServer::start(1);
     let mut connection = server.connection();
     for limit in ["128", "0"] {
-        let _: () = cmd("CONFIG")
-            .arg("SET")
-            .arg("zset-max-listpack-entries")
-            .arg(limit)
-            .query(&mut connection)
-            .expect("CONFIG SET");
+        config_set(&mut connection, "zset-max-listpack-entries", limit);
         int(&mut connection, &["DEL", "z", "lex"]);
         fill(&mut connection, "z", 6);
         assert_eq!(
@@ -808,20 +798,32 @@ fn zrandmember_huge_negative_counts_reply_quickly() {
     fill(&mut connection, "large", 300);
     let started = Instant::now();
     for key in ["small", "large"] {
+        // No reply of that many picks fits proto-max-bulk-len (512 MB).
+        let too_large = "ERR value is out of range, the reply would exceed proto-max-bulk-len";
+        assert_eq!(
+            error(
+                &mut connection,
+                &["ZRANDMEMBER", key, "-9223372036854775807", "WITHSCORES"]
+            ),
+            "ERR value is out of range",
+            "Redis's own bound on a count with WITHSCORES"
+        );
         for count in [
             "-9223372036854775807",
             "-4611686018427387903",
             "-100000000000",
-            "-1048577",
+            "-100000000",
         ] {
             assert_eq!(
                 error(&mut connection, &["ZRANDMEMBER", key, count]),
-                "ERR value is out of range",
+                too_large,
                 "{key} {count}"
             );
+        }
+        for count in ["-4611686018427387903", "-100000000000", "-50000000"] {
             assert_eq!(
                 error(&mut connection, &["ZRANDMEMBER", key, count, "WITHSCORES"]),
-                "ERR value is out of range",
+                too_large,
                 "{key} {count} WITHSCORES"
             );
         }
@@ -846,6 +848,27 @@ fn zrandmember_huge_negative_counts_reply_quickly() {
         strings(&mut connection, &["ZRANDMEMBER", "small", "-50000"]).len(),
         50_000
     );
+
+    // With a client output buffer limit, a reply is built only up to it: a
+    // count past it is refused up front (-20000) or while picking (-7000,
+    // and -4000 with withscores); the key is untouched.
+    config_set(&mut connection, "client-output-buffer-limit", "normal 65536 0 0");
+    assert_eq!(strings(&mut connection, &["ZRANDMEMBER", "large", "-1000"]).len(), 1000);
+    assert_eq!(
+        strings(&mut connection, &["ZRANDMEMBER", "large", "-1000", "WITHSCORES"]).len(),
+        2000
+    );
+    for args in [
+        &["ZRANDMEMBER", "large", "-20000"][..],
+        &["ZRANDMEMBER", "large", "-7000"],
+        &["ZRANDMEMBER", "large", "-4000", "WITHSCORES"],
+    ] {
+        assert_eq!(
+            error(&mut connection, args),
+            "ERR value is out of range, the reply would exceed client-output-buffer-limit",
+            "{args:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1323,14 +1346,6 @@ fn encoding_moves_from_listpack_to_skiplist_at_the_thresholds() {
 fn config_set_thresholds_apply_to_the_next_write() {
     let server = TestServer::start(1);
     let mut connection = server.connection();
-    let config_set = |connection: &mut Connection, name: &str, value: &str| {
-        let _: () = cmd("CONFIG")
-            .arg("SET")
-            .arg(name)
-            .arg(value)
-            .query(connection)
-            .expect("CONFIG SET");
-    };
     config_set(&mut connection, "zset-max-listpack-entries", "4");
     fill(&mut connection, "z", 4);
     assert_eq!(encoding(&mut connection, "z"), "listpack");

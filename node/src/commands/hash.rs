@@ -12,12 +12,15 @@
 //!
 //! Every command has one key, so each runs whole on the shard owning it.
 
+use std::ops::ControlFlow;
+
 use bytes::Bytes;
 use starling_protocol::Frame;
 
 use super::args::{integer, is_keyword, parse_i64};
 use super::error::{CommandError, CommandResult};
 use super::keys::parse_scan_cursor;
+use super::random_reply::{bulk_reply_bytes, ReplyBudget, SMALLEST_BULK_REPLY_BYTES};
 use super::string::long_double::{parse_redis_float, LongDouble, ParsedFloat};
 use super::table::{CommandSpec, Flags, Handler};
 use crate::glob;
@@ -384,18 +387,13 @@ fn hgetall(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
 // HRANDFIELD
 // ---------------------------------------------------------------------------
 
-/// The most fields HRANDFIELD returns for a negative count (picks with
-/// repetition). Redis streams such a reply and would try to send 2^63
-/// fields; Starling builds replies in memory, so it refuses counts it cannot
-/// build (the CVE-2023-25155 family) with Redis's out-of-range error.
-const RANDOM_FIELDS_WITH_REPETITION_MAX: u64 = 1 << 20;
-
 /// `HRANDFIELD key [count [WITHVALUES]]`
 ///
 /// Checks run in Redis's order: the count (out of range at i64::MIN, as
 /// `getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX)` says), the options,
 /// then the key. A positive count gives distinct fields (at most the whole
-/// hash), a negative one `-count` fields that may repeat. WITHVALUES pairs
+/// hash), a negative one `-count` fields that may repeat, within the
+/// `ReplyBudget` (`random_reply.rs`). WITHVALUES pairs
 /// each field with its value: nested pairs in RESP3, flat in RESP2.
 fn hrandfield(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
     if args.len() == 2 {
@@ -418,10 +416,10 @@ fn hrandfield(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
         [option] if is_keyword(option, "WITHVALUES") => true,
         _ => return Err(CommandError::Syntax),
     };
-    let value_out_of_range = || CommandError::other("ERR value is out of range");
     if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        return Err(value_out_of_range());
+        return Err(CommandError::other("ERR value is out of range"));
     }
+    let mut budget = ReplyBudget::from_config(&core.config.load());
     let Some(hash) = read_hash(core, &args[1])? else {
         return Ok(Frame::Array(Vec::new()));
     };
@@ -430,10 +428,23 @@ fn hrandfield(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
         hash.random_distinct_entries(count as usize, rng)
     } else {
         let picks = count.unsigned_abs();
-        if picks > RANDOM_FIELDS_WITH_REPETITION_MAX {
-            return Err(value_out_of_range());
+        let smallest_pick = SMALLEST_BULK_REPLY_BYTES * if with_values { 2 } else { 1 };
+        budget.admit(picks, smallest_pick)?;
+        let mut entries = Vec::with_capacity((picks as usize).min(hash.len()));
+        let mut within_budget = true;
+        hash.random_entries_with_repetition(picks, rng, |field, value| {
+            let value_bytes = if with_values { bulk_reply_bytes(value.len()) } else { 0 };
+            within_budget = budget.charge(bulk_reply_bytes(field.len()) + value_bytes);
+            if !within_budget {
+                return ControlFlow::Break(());
+            }
+            entries.push((field, value));
+            ControlFlow::Continue(())
+        });
+        if !within_budget {
+            return Err(budget.exceeded());
         }
-        hash.random_entries_with_repetition(picks as usize, rng)
+        entries
     };
     if with_values {
         return Ok(Frame::Pairs(

@@ -1141,7 +1141,8 @@ pub(crate) fn restore(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
     if ttl < 0 {
         return Err(CommandError::other("ERR Invalid TTL value, must be >= 0"));
     }
-    let value = dump::deserialize(&args[3]).map_err(dump_error)?;
+    let mut value = dump::deserialize(&args[3]).map_err(dump_error)?;
+    value.fit_encoding(&super::collection_limits(core));
     if options.replace {
         core.keyspace.remove(key);
     }

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod list;
 pub mod migrate;
 pub mod multikey;
+pub mod random_reply;
 pub mod server;
 pub mod set;
 pub mod slot_migration;
@@ -28,6 +29,9 @@ pub mod table;
 pub mod transaction;
 
 use table::CommandSpec;
+
+use crate::keyspace::CollectionLimits;
+use crate::shard::ShardCore;
 
 pub fn all_commands() -> Vec<CommandSpec> {
     let mut specs = Vec::new();
@@ -48,4 +52,15 @@ pub fn all_commands() -> Vec<CommandSpec> {
     specs.extend(slot_migration::commands());
     specs.extend(transaction::commands());
     specs
+}
+
+/// The encoding thresholds this shard builds collections with, from its
+/// configuration.
+pub fn collection_limits(core: &ShardCore) -> CollectionLimits {
+    CollectionLimits {
+        hash: hash::listpack_limits(core),
+        set: set::set_limits(core),
+        sorted_set: sorted_set::listpack_limits(core),
+        list: list::list_limits(core),
+    }
 }

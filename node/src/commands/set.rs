@@ -27,8 +27,8 @@ use starling_protocol::Frame;
 use super::args::{integer, is_keyword, parse_i64};
 use super::error::{CommandError, CommandResult};
 use super::keys::parse_scan_cursor;
+use super::random_reply::{bulk_reply_bytes, ReplyBudget, SMALLEST_BULK_REPLY_BYTES};
 use super::table::{CommandSpec, Flags, Handler};
-use crate::config::RuntimeConfig;
 use crate::glob;
 use crate::keyspace::set::{Member, SetLimits, SetValue};
 use crate::keyspace::{Record, Value};
@@ -372,7 +372,7 @@ fn srandmember_count(core: &mut ShardCore, key: &[u8], count: &[u8]) -> CommandR
             i64::MAX
         )));
     }
-    let budget = RepeatedReplyBudget::from_config(&core.config.load());
+    let budget = ReplyBudget::from_config(&core.config.load());
     let Some(set) = read_set(core, key)? else {
         return Ok(Frame::Array(Vec::new()));
     };
@@ -391,68 +391,21 @@ fn srandmember_count(core: &mut ShardCore, key: &[u8], count: &[u8]) -> CommandR
     Ok(Frame::Array(picked))
 }
 
-/// How large a reply SRANDMEMBER with a negative count may build.
-///
-/// Such a reply repeats members, so its size is the client's count, not the
-/// set's: `SRANDMEMBER key -9223372036854775807` asks for more than any
-/// machine holds (Redis 7.2 tries, streaming replies until the client output
-/// buffer limit closes the client or the process runs out of memory). The
-/// reply is built only while its RESP size stays within the client output
-/// buffer limit, or proto-max-bulk-len when no limit is set; past that the
-/// command fails instead of allocating.
-#[derive(Clone, Copy, Debug)]
-struct RepeatedReplyBudget {
-    bytes_max: usize,
-    limit_name: &'static str,
-}
-
-/// The smallest a bulk string reply can be: `$0\r\n\r\n`.
-const SMALLEST_BULK_REPLY_BYTES: u64 = 6;
-
-impl RepeatedReplyBudget {
-    fn from_config(config: &RuntimeConfig) -> RepeatedReplyBudget {
-        if config.client_output_buffer_limit > 0 {
-            return RepeatedReplyBudget {
-                bytes_max: config.client_output_buffer_limit,
-                limit_name: "client-output-buffer-limit",
-            };
-        }
-        RepeatedReplyBudget {
-            bytes_max: config.proto_max_bulk_len,
-            limit_name: "proto-max-bulk-len",
-        }
-    }
-
-    fn exceeded(&self) -> CommandError {
-        CommandError::other(format!(
-            "ERR value is out of range, the reply would exceed {}",
-            self.limit_name
-        ))
-    }
-}
-
-/// RESP2 size of a bulk string reply of `len` bytes: `$<len>\r\n<bytes>\r\n`.
-fn bulk_reply_bytes(len: usize) -> usize {
-    len + len.checked_ilog10().unwrap_or(0) as usize + 1 + 5
-}
-
-fn random_members_with_repetition(set: &SetValue, count: u64, budget: RepeatedReplyBudget) -> CommandResult {
-    if count.saturating_mul(SMALLEST_BULK_REPLY_BYTES) > budget.bytes_max as u64 {
-        return Err(budget.exceeded());
-    }
+fn random_members_with_repetition(set: &SetValue, count: u64, mut budget: ReplyBudget) -> CommandResult {
+    budget.admit(count, SMALLEST_BULK_REPLY_BYTES)?;
     // Preallocate no more than the set holds; past that the reply grows as
     // it is built, within the budget.
     let mut picked = Vec::with_capacity((count as usize).min(set.len()));
-    let mut reply_bytes = 0usize;
+    let mut within_budget = true;
     set.random_with_repetition(count, |member| {
-        reply_bytes += bulk_reply_bytes(member.len_bytes());
-        if reply_bytes > budget.bytes_max {
+        within_budget = budget.charge(bulk_reply_bytes(member.len_bytes()));
+        if !within_budget {
             return ControlFlow::Break(());
         }
         picked.push(member_frame(member));
         ControlFlow::Continue(())
     });
-    if reply_bytes > budget.bytes_max {
+    if !within_budget {
         return Err(budget.exceeded());
     }
     debug_assert_eq!(picked.len() as u64, count);
@@ -810,14 +763,6 @@ mod tests {
         ] {
             assert!(sintercard_key_positions(&args(invalid)).is_empty(), "{invalid:?}");
         }
-    }
-
-    #[test]
-    fn bulk_reply_sizes_count_the_header() {
-        assert_eq!(bulk_reply_bytes(0), 6);
-        assert_eq!(bulk_reply_bytes(1), 7);
-        assert_eq!(bulk_reply_bytes(10), 17);
-        assert_eq!(bulk_reply_bytes(100), 108);
     }
 
     #[test]

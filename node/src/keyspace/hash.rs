@@ -25,6 +25,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::ops::ControlFlow;
 
 use rand::Rng;
 use serde::de::{SeqAccess, Visitor};
@@ -258,26 +259,34 @@ impl HashValue {
     }
 
     /// `count` pairs chosen at random, with repetitions (HRANDFIELD with a
-    /// negative count). The caller bounds `count`: the result holds exactly
-    /// that many pairs.
-    pub fn random_entries_with_repetition(&self, count: usize, rng: &mut impl Rng) -> Vec<(&[u8], &[u8])> {
-        if self.is_empty() {
-            return Vec::new();
-        }
-        let mut picked = Vec::with_capacity(count);
+    /// negative count), handed to `visit` until it breaks.
+    pub fn random_entries_with_repetition<'a>(
+        &'a self,
+        count: u64,
+        rng: &mut impl Rng,
+        mut visit: impl FnMut(&'a [u8], &'a [u8]) -> ControlFlow<()>,
+    ) {
         match &self.encoding {
+            Encoding::Listpack(listpack) if listpack.len == 0 => {}
             Encoding::Listpack(listpack) => {
                 // Index the buffer once instead of scanning it per pick.
                 let entries: Vec<(&[u8], &[u8])> = listpack.iter().collect();
-                picked.extend((0..count).map(|_| entries[rng.gen_range(0..entries.len())]));
+                for _ in 0..count {
+                    let (field, value) = entries[rng.gen_range(0..entries.len())];
+                    if visit(field, value).is_break() {
+                        return;
+                    }
+                }
             }
             Encoding::Hashtable(_) => {
                 for _ in 0..count {
-                    picked.push(self.random_entry(rng).expect("the hash is not empty"));
+                    let (field, value) = self.random_entry(rng).expect("the hash is not empty");
+                    if visit(field, value).is_break() {
+                        return;
+                    }
                 }
             }
         }
-        picked
     }
 
     /// Up to `count` distinct pairs chosen at random (HRANDFIELD with a
@@ -784,8 +793,22 @@ mod tests {
         for hash in [&small, &large] {
             let (field, value) = hash.random_entry(&mut rng).expect("not empty");
             assert_eq!(hash.get(field), Some(value));
-            let repeated = hash.random_entries_with_repetition(1000, &mut rng);
+            let mut repeated = Vec::new();
+            hash.random_entries_with_repetition(1000, &mut rng, |field, value| {
+                repeated.push((field, value));
+                ControlFlow::Continue(())
+            });
             assert_eq!(repeated.len(), 1000);
+            let mut visited = 0;
+            hash.random_entries_with_repetition(1000, &mut rng, |_, _| {
+                visited += 1;
+                if visited == 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+            assert_eq!(visited, 3, "a break stops the picks");
             assert!(repeated.iter().all(|(field, value)| hash.get(field) == Some(*value)));
             for count in [
                 0,
@@ -806,7 +829,7 @@ mod tests {
         }
         let empty = HashValue::new();
         assert!(empty.random_entry(&mut rng).is_none());
-        assert!(empty.random_entries_with_repetition(5, &mut rng).is_empty());
+        empty.random_entries_with_repetition(5, &mut rng, |_, _| panic!("an empty hash has nothing to pick"));
     }
 
     #[test]

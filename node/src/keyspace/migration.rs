@@ -26,12 +26,11 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::dump;
-use super::hash::{HashValue, ListpackLimits as HashLimits};
-use super::list::{ListEnd, ListLimits};
-use super::record::{Record, Value};
-use super::set::{SetLimits, SetValue};
+use super::hash::HashValue;
+use super::list::ListEnd;
+use super::record::{CollectionLimits, Record, Value};
+use super::set::SetValue;
 use super::small_bytes::SmallBytes;
-use super::sorted_set::ListpackLimits as SortedSetLimits;
 use super::Keyspace;
 
 /// Values bigger than this (estimated heap bytes) are sent in parts.
@@ -396,15 +395,6 @@ fn collect_by_cursor<T>(
     }
 }
 
-/// The encoding thresholds a target builds imported collections with.
-#[derive(Clone, Copy, Debug)]
-pub struct CollectionLimits {
-    pub hash: HashLimits,
-    pub set: SetLimits,
-    pub sorted_set: SortedSetLimits,
-    pub list: ListLimits,
-}
-
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
     #[error("bad DUMP payload for key {0:?}")]
@@ -447,7 +437,8 @@ impl SlotImport {
                 expire_at_ms,
                 payload,
             } => {
-                let value = dump::deserialize(&payload).map_err(|_| ImportError::BadPayload(key_text()))?;
+                let mut value = dump::deserialize(&payload).map_err(|_| ImportError::BadPayload(key_text()))?;
+                value.fit_encoding(limits);
                 install(keyspace, &key, value, expire_at_ms, now_ms);
                 self.keys_imported += 1;
             }
@@ -548,15 +539,10 @@ fn add_elements(value: &mut Value, elements: PartElements, limits: &CollectionLi
 mod tests {
     use super::*;
     use crate::keyspace::hash::HashValue;
-    use crate::keyspace::list::{ListLimits, ListValue};
+    use crate::keyspace::list::ListValue;
     use crate::keyspace::sorted_set::SortedSetValue;
 
-    const LIMITS: CollectionLimits = CollectionLimits {
-        hash: HashLimits::DEFAULT,
-        set: SetLimits::DEFAULT,
-        sorted_set: SortedSetLimits::DEFAULT,
-        list: ListLimits::DEFAULT,
-    };
+    const LIMITS: CollectionLimits = CollectionLimits::DEFAULT;
     /// Every key below hashes to this slot (hash tag `{m}`).
     fn slot() -> u16 {
         starling_protocol::key_slot(b"{m}")

@@ -30,7 +30,7 @@ use std::time::Instant;
 use starling_protocol::{key_slot, SLOT_COUNT};
 
 use dict::{Dict, Lookup};
-pub use record::{ExpireEntry, Record, Value, FLAG_HAS_EXPIRE, FLAG_RAW_STRING};
+pub use record::{CollectionLimits, ExpireEntry, Record, Value, FLAG_HAS_EXPIRE, FLAG_RAW_STRING};
 pub use small_bytes::SmallBytes;
 
 #[derive(Default)]

@@ -28,9 +28,9 @@ use super::link::{LinkReply, LinkRequest};
 use super::{MigrationRecord, MigrationState, Operation};
 use crate::cluster::manager::{ClusterRequest, Handover};
 use crate::cluster::ClusterHandle;
-use crate::commands::{hash, list, set, sorted_set};
+use crate::commands::collection_limits;
 use crate::connection::session::Session;
-use crate::keyspace::migration::{CollectionLimits, MigrationEntry};
+use crate::keyspace::migration::MigrationEntry;
 use crate::shard::{unix_time_ms, ShardCore, ShardRouter};
 
 /// A link silent this long means the source no longer runs the migration.
@@ -192,12 +192,7 @@ fn apply_on_shard(
     slots: &SlotSet,
     entries: Vec<MigrationEntry>,
 ) -> Result<(u64, u64), String> {
-    let limits = CollectionLimits {
-        hash: hash::listpack_limits(core),
-        set: set::set_limits(core),
-        sorted_set: sorted_set::listpack_limits(core),
-        list: list::list_limits(core),
-    };
+    let limits = collection_limits(core);
     let now_ms = unix_time_ms();
     let ShardCore { keyspace, imports, .. } = core;
     let import = imports.entry(name.to_string()).or_default();

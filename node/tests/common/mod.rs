@@ -181,6 +181,16 @@ pub fn text(connection: &mut Connection, args: &[&str]) -> Option<String> {
     }
 }
 
+/// `CONFIG SET name value`, which must succeed.
+pub fn config_set(connection: &mut Connection, name: &str, value: &str) {
+    let _: () = cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query(connection)
+        .expect("CONFIG SET");
+}
+
 /// A key named `{prefix}:n` that lives on `shard` of `shard_count`.
 pub fn key_on_shard(prefix: &str, shard: usize, shard_count: usize) -> String {
     (0..)

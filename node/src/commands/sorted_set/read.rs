@@ -11,6 +11,7 @@ use super::{member_frame, read_sorted_set};
 use crate::commands::args::{integer, is_keyword, parse_i64};
 use crate::commands::error::{CommandError, CommandResult};
 use crate::commands::keys::parse_scan_cursor;
+use crate::commands::random_reply::{bulk_reply_bytes, ReplyBudget, SMALLEST_BULK_REPLY_BYTES};
 use crate::glob;
 use crate::keyspace::sorted_set::{Entry, SortedSetValue};
 use crate::shard::ShardCore;
@@ -99,18 +100,15 @@ fn rank_generic(core: &mut ShardCore, args: &[Bytes], reverse: bool) -> CommandR
     Ok(Frame::Integer(rank as i64))
 }
 
-/// The most members ZRANDMEMBER returns for a negative count (picks with
-/// repetition). Redis streams such a reply and would try to send 2^62
-/// members; Starling builds replies in memory, so it refuses counts it cannot
-/// build (cf. CVE-2023-25155) with Redis's "value is out of range", as
-/// HRANDFIELD and SRANDMEMBER do.
-const RANDOM_MEMBERS_WITH_REPETITION_MAX: u64 = 1 << 20;
+/// The smallest reply of a score: `$1\r\n0\r\n` in RESP2.
+const SMALLEST_SCORE_REPLY_BYTES: usize = 7;
 
 /// `ZRANDMEMBER key [count [WITHSCORES]]`
 ///
 /// Checks run in Redis's order: the count, the options, then the key. A
 /// positive count gives distinct members (the whole set, highest first, when
-/// it covers it); a negative one `-count` members that may repeat.
+/// it covers it); a negative one `-count` members that may repeat, within
+/// the `ReplyBudget` (`random_reply.rs`).
 pub(super) fn zrandmember(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
     if args.len() == 2 {
         let Some(sorted_set) = read_sorted_set(core, &args[1])? else {
@@ -135,6 +133,7 @@ pub(super) fn zrandmember(core: &mut ShardCore, args: &[Bytes]) -> CommandResult
     if with_scores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return Err(CommandError::other("ERR value is out of range"));
     }
+    let mut budget = ReplyBudget::from_config(&core.config.load());
     let Some(sorted_set) = read_sorted_set(core, &args[1])? else {
         return Ok(Frame::Array(Vec::new()));
     };
@@ -143,12 +142,17 @@ pub(super) fn zrandmember(core: &mut ShardCore, args: &[Bytes]) -> CommandResult
     }
     let picked: Vec<&Entry> = if count < 0 {
         let count = count.unsigned_abs();
-        if count > RANDOM_MEMBERS_WITH_REPETITION_MAX {
-            return Err(CommandError::other("ERR value is out of range"));
+        let score_bytes = if with_scores { SMALLEST_SCORE_REPLY_BYTES } else { 0 };
+        budget.admit(count, SMALLEST_BULK_REPLY_BYTES + score_bytes as u64)?;
+        let mut picked = Vec::with_capacity((count as usize).min(sorted_set.len()));
+        for _ in 0..count {
+            let entry = sorted_set.entry_at(random_below(sorted_set.len()));
+            if !budget.charge(bulk_reply_bytes(entry.member.len()) + score_bytes) {
+                return Err(budget.exceeded());
+            }
+            picked.push(entry);
         }
-        (0..count)
-            .map(|_| sorted_set.entry_at(random_below(sorted_set.len())))
-            .collect()
+        picked
     } else {
         distinct_random_entries(sorted_set, count as u64)
     };
