@@ -579,6 +579,103 @@ fn blmove_feeds_a_waiter_on_its_destination() {
     }
 }
 
+/// A BLMOVE whose destination is on another shard is woken by its source's
+/// shard and moves with a staged LMOVE: no observer ever sees the element in
+/// neither list, and the woken mover gets the element ahead of later waiters.
+#[test]
+fn cross_shard_blmove_is_atomic_and_keeps_arrival_order() {
+    const ELEMENTS: usize = 300;
+    let server = TestServer::start(4);
+    let mut control = server.connection();
+    let source = key_on_shard("atomic-src", 0, 4);
+    let destination = key_on_shard("atomic-dst", 3, 4);
+    let pushed = key_on_shard("atomic-pushed", 1, 4);
+
+    // Arrival order: the mover was first, so it gets the only element.
+    let mover = spawn_blocked(
+        &server,
+        &mut control,
+        &["BLMOVE", &source, &destination, "LEFT", "RIGHT", "0"],
+        1,
+    );
+    let popper = spawn_blocked(&server, &mut control, &["BLPOP", &source, "0"], 2);
+    assert_eq!(int(&mut control, &["RPUSH", &source, "first"]), 1);
+    assert_eq!(joined(mover).unwrap(), bulk("first"));
+    wait_for_blocked(&mut control, 1);
+    assert_eq!(int(&mut control, &["RPUSH", &source, "second"]), 1);
+    assert_eq!(joined(popper).unwrap(), pair(&source, "second"));
+    assert_eq!(int(&mut control, &["DEL", &destination]), 1);
+
+    // Under load: one pusher (RPUSH and a counter in one transaction, each
+    // once the mover is blocked), one mover, and an observer reading both
+    // lengths and the counter in one transaction. Every observation must
+    // account for every element.
+    let mut mover_connection = server.connection();
+    let (mover_source, mover_destination) = (source.clone(), destination.clone());
+    let mover = std::thread::spawn(move || {
+        for _ in 0..ELEMENTS {
+            let moved: Option<String> = cmd("BLMOVE")
+                .arg(&mover_source)
+                .arg(&mover_destination)
+                .arg("LEFT")
+                .arg("RIGHT")
+                .arg(5)
+                .query(&mut mover_connection)
+                .expect("BLMOVE");
+            assert!(moved.is_some(), "every BLMOVE gets an element within its timeout");
+        }
+    });
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let mut observer_connection = server.connection();
+    let (observed_source, observed_destination, observed_pushed) =
+        (source.clone(), destination.clone(), pushed.clone());
+    let observer = std::thread::spawn(move || {
+        let mut observations = 0usize;
+        while done_rx.try_recv().is_err() {
+            let (in_source, in_destination, pushed_count): (usize, usize, Option<usize>) = redis::pipe()
+                .atomic()
+                .cmd("LLEN")
+                .arg(&observed_source)
+                .cmd("LLEN")
+                .arg(&observed_destination)
+                .cmd("GET")
+                .arg(&observed_pushed)
+                .query(&mut observer_connection)
+                .expect("MULTI/EXEC");
+            assert_eq!(
+                in_source + in_destination,
+                pushed_count.unwrap_or(0),
+                "an element was in neither list (source {in_source}, destination {in_destination})"
+            );
+            observations += 1;
+        }
+        observations
+    });
+    let mut pusher = server.connection();
+    for n in 0..ELEMENTS {
+        // Each push wakes the blocked mover: the cross-shard serving path.
+        wait_for_blocked(&mut pusher, 1);
+        let _: (i64, i64) = redis::pipe()
+            .atomic()
+            .cmd("RPUSH")
+            .arg(&source)
+            .arg(n)
+            .cmd("INCR")
+            .arg(&pushed)
+            .query(&mut pusher)
+            .expect("MULTI/EXEC");
+    }
+    mover.join().expect("the mover does not panic");
+    done_tx.send(()).expect("the observer is running");
+    let observations = observer.join().expect("the observer does not panic");
+    assert!(observations > 0);
+    let moved = range(&mut control, &destination);
+    let expected: Vec<String> = (0..ELEMENTS).map(|n| n.to_string()).collect();
+    assert_eq!(moved, expected, "every element moved once, in order");
+    assert_eq!(int(&mut control, &["EXISTS", &source]), 0);
+    wait_for_no_waiters(&mut control);
+}
+
 #[test]
 fn blmove_to_a_destination_of_another_type_moves_nothing() {
     for shards in [1, 4] {

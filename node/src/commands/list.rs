@@ -24,7 +24,6 @@ use super::error::{CommandError, CommandResult};
 use super::table::{CommandSpec, Flags, Handler};
 use crate::keyspace::list::{ListEnd, ListLimits, ListValue};
 use crate::keyspace::{Record, Value};
-use crate::shard::blocking::Served;
 use crate::shard::ShardCore;
 
 pub fn commands() -> Vec<CommandSpec> {
@@ -616,7 +615,13 @@ fn rpoplpush(core: &mut ShardCore, args: &[Bytes]) -> CommandResult {
 /// Pops from `source` and pushes to `destination`, both on this shard;
 /// replies the element, or nil when the source is missing. The destination's
 /// type is checked before anything moves.
-fn move_element(core: &mut ShardCore, source: &[u8], destination: &[u8], from: ListEnd, to: ListEnd) -> CommandResult {
+pub(crate) fn move_element(
+    core: &mut ShardCore,
+    source: &[u8],
+    destination: &[u8],
+    from: ListEnd,
+    to: ListEnd,
+) -> CommandResult {
     if write_list(core, source)?.is_none() {
         return Ok(Frame::Null);
     }
@@ -636,58 +641,6 @@ fn move_element(core: &mut ShardCore, source: &[u8], destination: &[u8], from: L
         .expect("the source list exists");
     push_to_list(core, destination, to, std::slice::from_ref(&element), false)?;
     Ok(Frame::BulkString(element))
-}
-
-/// Serves a blocked BLMOVE on the shard that owns `source`, which holds a
-/// list. With the destination on this shard too the move is whole (or
-/// WRONGTYPE, before anything moves); otherwise the element is popped and
-/// handed over for the connection to push.
-pub(crate) fn move_for_waiter(
-    core: &mut ShardCore,
-    source: &[u8],
-    from: ListEnd,
-    to: ListEnd,
-    destination: &[u8],
-    destination_here: bool,
-) -> Served {
-    if destination_here {
-        return match move_element(core, source, destination, from, to) {
-            Ok(reply) => Served::Reply(reply),
-            Err(error) => Served::Reply(Frame::from(error)),
-        };
-    }
-    let element = pop_from_list(core, source, from, 1)
-        .ok()
-        .flatten()
-        .and_then(|popped| popped.into_iter().next())
-        .expect("a ready source holds a non-empty list");
-    Served::MovedOut { element }
-}
-
-/// The destination half of a BLMOVE served across shards: pushes `element`
-/// to `destination` at `to`. Gives the element back if the destination holds
-/// another type.
-pub(crate) fn push_moved_element(
-    core: &mut ShardCore,
-    destination: &[u8],
-    to: ListEnd,
-    element: Bytes,
-) -> Result<(), Bytes> {
-    if push_to_list(core, destination, to, std::slice::from_ref(&element), false).is_err() {
-        return Err(element);
-    }
-    core.signal_keys_written([destination]);
-    Ok(())
-}
-
-/// Puts back an element that a cross-shard BLMOVE could not deliver, at the
-/// end of `source` it was popped from.
-pub(crate) fn return_moved_element(core: &mut ShardCore, source: &[u8], from: ListEnd, element: Bytes) {
-    // The source may have become another type meanwhile; the element then
-    // has nowhere to go, which the WRONGTYPE reply tells the client.
-    if push_to_list(core, source, from, std::slice::from_ref(&element), false).is_ok() {
-        core.signal_keys_written([source]);
-    }
 }
 
 // ---------------------------------------------------------------------------

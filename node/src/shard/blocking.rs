@@ -51,11 +51,15 @@
 //!
 //! # Moves across shards
 //! BLMOVE/BRPOPLPUSH whose destination another shard owns cannot pop and push
-//! atomically: the source shard pops and hands the element to the connection
-//! (`Served::MovedOut`), which pushes it to the destination shard. Between the
-//! two steps the element is in neither list. If the destination turned out to
-//! hold another type, the element goes back to the end of the source it came
-//! from and the client gets WRONGTYPE.
+//! on one shard. The source shard claims the waiter and, instead of popping,
+//! tells the connection the source has data (`Served::SourceReady`); it then
+//! serves no other waiter of that key in the same round, which keeps the
+//! element for the mover. The connection runs the move as a plain LMOVE,
+//! staged across both shards and so atomic: the element is always in exactly
+//! one of the two lists. That LMOVE's write serves the key's next waiters. If
+//! a non-blocking client took the element first, the connection blocks again
+//! for the rest of its timeout, as Redis re-runs a woken command and blocks it
+//! again when the key is empty.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,7 +71,7 @@ use tokio::sync::oneshot;
 
 use super::ShardCore;
 use crate::commands::error::CommandError;
-use crate::commands::list::{move_for_waiter, pop_from_list};
+use crate::commands::list::{move_element, pop_from_list};
 use crate::commands::sorted_set::pop_from_sorted_set;
 use crate::keyspace::list::ListEnd;
 use crate::keyspace::Value;
@@ -106,9 +110,9 @@ enum Readiness {
 pub enum Served {
     /// The blocked command's reply.
     Reply(Frame),
-    /// BLMOVE whose destination another shard owns: `element` was popped
-    /// from the source; the connection pushes it to the destination.
-    MovedOut { element: Bytes },
+    /// BLMOVE whose destination another shard owns: the source has data,
+    /// kept for this waiter; the connection moves it with a staged LMOVE.
+    SourceReady,
 }
 
 /// A served waiter's result, and the shard that served it.
@@ -175,12 +179,14 @@ impl BlockedOperation {
                 Served::Reply(reply)
             }
             BlockedOperation::ListMove { from, to, destination } => {
-                let destination_here = core.keyspace.owns_slot(key_slot(destination));
-                let served = move_for_waiter(core, key, *from, *to, destination, destination_here);
-                if destination_here && matches!(served, Served::Reply(Frame::BulkString(_))) {
+                if !core.keyspace.owns_slot(key_slot(destination)) {
+                    return Served::SourceReady;
+                }
+                let reply = move_element(core, key, destination, *from, *to).unwrap_or_else(Frame::from);
+                if matches!(reply, Frame::BulkString(_)) {
                     written.push_back(destination.clone());
                 }
-                served
+                Served::Reply(reply)
             }
             BlockedOperation::SortedSetPop { pop_max, count_opt } => {
                 let count = count_opt.unwrap_or(1);
@@ -421,7 +427,11 @@ impl ShardCore {
             }
             let served = waiter.operation.serve(self, key, written);
             self.deregister_waiter(&waiter);
+            let keeps_the_key = matches!(served, Served::SourceReady);
             waiter.deliver(served, self.index);
+            if keeps_the_key {
+                return;
+            }
         }
     }
 }
@@ -439,6 +449,62 @@ mod tests {
             end: ListEnd::Left,
             count_opt: None,
         }
+    }
+
+    /// A key named `{prefix}:n` on `shard` of two.
+    fn key_on_shard(prefix: &str, shard: usize) -> Bytes {
+        (0..)
+            .map(|n| key(&format!("{prefix}:{n}")))
+            .find(|key| key_slot(key) as usize % 2 == shard)
+            .expect("some key lands on every shard")
+    }
+
+    fn list_of(core: &mut ShardCore, key: &[u8]) -> Vec<Vec<u8>> {
+        let now_ms = core.now_ms;
+        match core.keyspace.lookup_mut(key, now_ms).map(|record| &record.value) {
+            Some(Value::List(list)) => list.to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The source shard of a BLMOVE whose destination is elsewhere wakes the
+    /// mover without popping, and keeps the element from the key's next
+    /// waiter until the mover's LMOVE has run.
+    #[test]
+    fn a_move_to_another_shard_wakes_the_mover_and_keeps_its_element() {
+        let config = Arc::new(arc_swap::ArcSwap::from_pointee(crate::config::RuntimeConfig::default()));
+        let mut core = ShardCore::new(0, 2, config);
+        let source = key_on_shard("source", 0);
+        let destination = key_on_shard("destination", 1);
+        let operation = BlockedOperation::ListMove {
+            from: ListEnd::Left,
+            to: ListEnd::Right,
+            destination,
+        };
+        let (mover, mut mover_rx) = Waiter::new(vec![source.clone()], operation);
+        let (popper, mut popper_rx) = Waiter::new(vec![source.clone()], pop_left());
+        assert!(core.register_waiter(&mover).is_none());
+        assert!(core.register_waiter(&popper).is_none());
+
+        let value = Value::List(Box::new(crate::keyspace::list::ListValue::from_elements(
+            [&b"x"[..]].into_iter(),
+            crate::keyspace::list::ListLimits::DEFAULT,
+        )));
+        let now_ms = core.now_ms;
+        core.keyspace.set(&source, value, false, now_ms);
+        core.signal_keys_written([&source[..]]);
+
+        let served = mover_rx.try_recv().expect("the mover is woken");
+        assert!(matches!(served.served, Served::SourceReady));
+        assert_eq!(list_of(&mut core, &source), vec![b"x".to_vec()], "nothing popped");
+        assert!(popper_rx.try_recv().is_err(), "the element is kept for the mover");
+        // The mover's LMOVE did not take it (say, WRONGTYPE): the next
+        // signal serves the next waiter.
+        core.signal_keys_written([&source[..]]);
+        let served = popper_rx.try_recv().expect("the next waiter is served");
+        assert!(matches!(served.served, Served::Reply(_)));
+        assert!(list_of(&mut core, &source).is_empty());
+        assert!(core.blocking.is_empty());
     }
 
     #[test]

@@ -26,7 +26,7 @@ use starling_protocol::Frame;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::{numkeys_positions, parse_end, push_moved_element, return_moved_element, MultiPop};
+use super::{numkeys_positions, parse_end, MultiPop};
 use crate::commands::args::{is_keyword, parse_f64};
 use crate::commands::error::{CommandError, CommandResult};
 use crate::commands::staged::run_staged;
@@ -271,7 +271,10 @@ async fn pop_or_block(
     if let Some(reply) = attempt_in_order(&session.router, &keys, &operation).await? {
         return Ok(reply);
     }
-    block_until_served(session, keys, operation, timeout_opt).await
+    match block_until_served(session, keys, operation, timeout_opt).await? {
+        Served::Reply(reply) => Ok(reply),
+        Served::SourceReady => unreachable!("only moves across shards are handed back"),
+    }
 }
 
 /// The non-blocking attempt: keys in order, each run of consecutive keys on
@@ -302,7 +305,7 @@ async fn attempt_in_order(
             .await??;
         match served_opt {
             Some(Served::Reply(reply)) => return Ok(Some(reply)),
-            Some(Served::MovedOut { .. }) => unreachable!("moves are attempted as LMOVE"),
+            Some(Served::SourceReady) => unreachable!("moves are attempted as LMOVE"),
             None => start = end,
         }
     }
@@ -310,7 +313,10 @@ async fn attempt_in_order(
 }
 
 /// BLMOVE and BRPOPLPUSH: a plain LMOVE first (atomic, staged across shards
-/// when needed), then blocking on the source.
+/// when needed), then blocking on the source. A source shard that cannot
+/// move the element itself (the destination is on another shard) wakes the
+/// command, which runs the LMOVE again; if another client emptied the source
+/// in between, the command blocks again for the rest of its timeout.
 async fn move_or_block(
     session: &mut Session,
     source: Bytes,
@@ -330,12 +336,39 @@ async fn move_or_block(
         end_keyword(from),
         end_keyword(to),
     ];
-    let reply = run_lmove(session, lmove_args).await?;
-    if reply != Frame::Null {
-        return Ok(reply);
+    let deadline_opt = timeout_opt.and_then(|timeout| Instant::now().checked_add(timeout));
+    let mut woken = false;
+    loop {
+        let reply = run_lmove(session, lmove_args.clone()).await;
+        if woken && !matches!(reply, Ok(Frame::BulkString(_))) {
+            // The source shard kept its element for this command, which did
+            // not take it: let the key's next waiter have it.
+            let key = source.clone();
+            let shard = session.router.shard_of_key(&key);
+            session
+                .router
+                .run(shard, move |core| core.signal_keys_written([&key[..]]))
+                .await?;
+        }
+        let reply = reply?;
+        if reply != Frame::Null {
+            return Ok(reply);
+        }
+        let remaining_opt = match deadline_opt {
+            Some(deadline) if woken && deadline <= Instant::now() => return Ok(Frame::NullArray),
+            Some(deadline) => Some(deadline.saturating_duration_since(Instant::now())),
+            None => None,
+        };
+        let operation = BlockedOperation::ListMove {
+            from,
+            to,
+            destination: destination.clone(),
+        };
+        match block_until_served(session, vec![source.clone()], operation, remaining_opt).await? {
+            Served::Reply(reply) => return Ok(reply),
+            Served::SourceReady => woken = true,
+        }
     }
-    let operation = BlockedOperation::ListMove { from, to, destination };
-    block_until_served(session, vec![source], operation, timeout_opt).await
 }
 
 /// Runs LMOVE as the pipeline would: on the shard owning both keys, or
@@ -373,16 +406,17 @@ enum Interruption {
     Killed,
 }
 
-/// Registers a waiter for `keys` and waits (protocol steps 2 to 5).
+/// Registers a waiter for `keys` and waits (protocol steps 2 to 5). An
+/// interrupted wait is served its reply here.
 async fn block_until_served(
     session: &mut Session,
     keys: Vec<Bytes>,
     operation: BlockedOperation,
     timeout_opt: Option<Duration>,
-) -> CommandResult {
+) -> Result<Served, CommandError> {
     // Inside EXEC nothing else can push: reply as on timeout, as Redis does.
     if session.router.runs_in_hold() {
-        return Ok(Frame::NullArray);
+        return Ok(Served::Reply(Frame::NullArray));
     }
     let deadline_opt = timeout_opt.and_then(|timeout| Instant::now().checked_add(timeout));
     let (waiter, mut reply_rx) = Waiter::new(keys, operation);
@@ -393,16 +427,15 @@ async fn block_until_served(
             Ok(served) => Some(served),
             Err(interruption) if registration.waiter.try_claim() => {
                 registration.finish(None).await;
-                return interrupted_reply(&session.client, interruption);
+                return interrupted_reply(&session.client, interruption).map(Served::Reply);
             }
             // A shard claimed the waiter first: its reply is on the way.
             Err(_) => Some(reply_rx.await.map_err(|_| shard_gone())?),
         },
     };
     let served = served_opt.expect("served or returned above");
-    let waiter = registration.waiter.clone();
     registration.finish(Some(served.shard)).await;
-    deliver(session, &waiter, served.served).await
+    Ok(served.served)
 }
 
 fn shard_gone() -> CommandError {
@@ -444,38 +477,6 @@ fn interrupted_reply(client: &ClientHandle, interruption: Interruption) -> Comma
             Ok(Frame::NullArray)
         }
     }
-}
-
-/// Turns what a shard served into the client's reply. A move across shards
-/// is finished here: the element is pushed to the destination's shard, or
-/// returned to the source if the destination holds another type.
-async fn deliver(session: &mut Session, waiter: &Waiter, served: Served) -> CommandResult {
-    let element = match served {
-        Served::Reply(reply) => return Ok(reply),
-        Served::MovedOut { element } => element,
-    };
-    let BlockedOperation::ListMove { from, to, destination } = waiter.operation().clone() else {
-        unreachable!("only moves hand elements over");
-    };
-    let source = waiter.keys()[0].clone();
-    let router = &session.router;
-    let pushed = element.clone();
-    let destination_shard = router.shard_of_key(&destination);
-    let outcome = router
-        .run(destination_shard, move |core| {
-            push_moved_element(core, &destination, to, pushed)
-        })
-        .await?;
-    let Err(refused) = outcome else {
-        return Ok(Frame::BulkString(element));
-    };
-    let source_shard = router.shard_of_key(&source);
-    router
-        .run(source_shard, move |core| {
-            return_moved_element(core, &source, from, refused)
-        })
-        .await?;
-    Err(CommandError::WrongType)
 }
 
 /// A waiter's registrations, and the client's blocked state, for the length
