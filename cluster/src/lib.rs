@@ -39,7 +39,7 @@ pub mod transport;
 pub mod view;
 
 pub use claims::{ClaimError, LocalClaims, Observed, SlotChange};
-pub use membership::{Membership, MembershipConfig, MembershipError};
+pub use membership::{Membership, MembershipConfig, MembershipError, FORGET_BAN};
 pub use node_id::NodeId;
 pub use slot_map::{resolve_epoch_collision, SlotClaim, SlotMap, SlotOwner};
 pub use slot_marks::{SlotMark, SlotMarks};

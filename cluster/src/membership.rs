@@ -15,6 +15,8 @@
 //! | `config_epoch` | the node's config epoch |
 //! | `current_epoch` | the highest epoch the node has seen |
 //! | `slots` | the slots it claims (`SlotSet::encode`) |
+//! | `suspects` | its failure reports: the node ids it doubts, comma-separated |
+//! | `forgotten` | the node ids it has forgotten (CLUSTER FORGET), comma-separated |
 //!
 //! plus the load figures and migration reports of `telemetry`.
 //!
@@ -24,23 +26,37 @@
 //! FORGET: chitchat keeps every node it has heard of (a dead one for
 //! `DEAD_NODE_GRACE_PERIOD`) and gossips about it, so a node cannot be
 //! deleted from the gossip state. Instead a forgotten node is hidden from
-//! this node's views: every generation of it known when it was forgotten
-//! stays hidden, while a later generation (the node restarted) shows again,
-//! as does the node once it is met again (CLUSTER MEET on its address).
+//! this node's views: every generation of it known when it was forgotten.
+//! As Redis bans it for `FORGET_BAN` (60 s) and then re-adds it if another
+//! node still gossips about it, the node shows again after the ban only if
+//! it is alive and some other live node, not forgotten itself, has not
+//! forgotten it (each node publishes the nodes it forgot). So a node removed
+//! everywhere (`redis-cli --cluster del-node`) stays gone, even while it runs
+//! on after its CLUSTER RESET, and one forgotten on a single node comes back.
+//! A forgotten node also shows again once it restarts (a later generation)
+//! or is met again (CLUSTER MEET on its address).
 //!
 //! Failure detection is chitchat's phi-accrual detector, with a floor. A
 //! node's heartbeat counter rises with every gossip message it handles, so
 //! the mean interval between heartbeats shrinks as the cluster grows and the
 //! detector's verdict (phi > 8, i.e. silent for 8 mean intervals) comes in
 //! about a second on a three-node loopback cluster: too eager for a node
-//! that merely paused. A node is therefore flagged `Failed` only when the
-//! detector says it is dead *and* its heartbeat has not moved for half of
-//! `node_timeout` (`FAILURE_SILENCE_SHARE`). With the default 5 s timeout a
-//! stopped node is flagged after 2.5 s plus one refresh round; a node just
-//! discovered counts as online until it has been silent that long (the
-//! detector needs two heartbeats before it can call anyone alive). Silent
-//! for a quarter of `node_timeout` and not live, a node is `Suspect` (the
-//! `fail?` flag); it keeps serving its slots.
+//! that merely paused. So this node doubts a peer only when the detector
+//! says it is dead and its heartbeat has not moved for a while: for a
+//! quarter of `node_timeout` the peer is `Suspect` (the `fail?` flag, Redis's
+//! PFAIL; it keeps serving its slots), and this node publishes it among its
+//! failure reports; for half of it (`FAILURE_SILENCE_SHARE`) the peer is
+//! unreachable from here. As in Redis, an unreachable peer is flagged
+//! `Failed` only once a quorum (`size / 2 + 1` of the primaries serving
+//! slots) agrees: this node, plus the other primaries, not doubted
+//! themselves, whose reports name it (COUNT-FAILURE-REPORTS). With the
+//! default 5 s timeout a stopped node is flagged after 2.5 s plus one gossip
+//! round. A node that reaches fewer than a quorum of the slot-serving
+//! primaries is in a minority partition, and its cluster state is `fail`
+//! (Redis's rule); its own reports cannot reach the others, so it never
+//! flags the majority failed. A node just discovered counts as online until
+//! it has been silent that long (the detector needs two heartbeats before it
+//! can call anyone alive).
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -67,9 +83,18 @@ const KEY_PRIMARY: &str = "primary";
 const KEY_CONFIG_EPOCH: &str = "config_epoch";
 const KEY_CURRENT_EPOCH: &str = "current_epoch";
 const KEY_SLOTS: &str = "slots";
+const KEY_SUSPECTS: &str = "suspects";
+const KEY_FORGOTTEN: &str = "forgotten";
+/// At most this many failure reports, and forgotten nodes, are published
+/// (41 bytes each, far below chitchat's value limit).
+const SUSPECTS_PUBLISHED_MAX: usize = 512;
+const FORGOTTEN_PUBLISHED_MAX: usize = 512;
 
 /// Failed nodes are remembered this long (Redis keeps them until FORGET).
 const DEAD_NODE_GRACE_PERIOD: Duration = Duration::from_secs(24 * 3600);
+/// How long CLUSTER FORGET hides a node that is still alive (Redis's
+/// `CLUSTER_BLACKLIST_TTL`).
+pub const FORGET_BAN: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug)]
 pub struct MembershipConfig {
@@ -112,10 +137,13 @@ const SUSPICION_SILENCE_SHARE: u32 = 4;
 /// What deriving views remembers from one round to the next.
 struct ViewDerivation {
     myself: NodeId,
-    /// Nodes this node has forgotten: node id → the newest generation hidden.
-    forgotten: HashMap<NodeId, u64>,
+    /// Nodes this node has forgotten: node id → the newest generation hidden
+    /// and when it was forgotten.
+    forgotten: HashMap<NodeId, (u64, Instant)>,
     /// When each node's heartbeat last moved, as seen here.
     last_heard: HashMap<ChitchatId, (Heartbeat, Instant)>,
+    /// The nodes this node doubts, which it publishes as failure reports.
+    suspected: Vec<NodeId>,
     silence_before_failure: Duration,
     silence_before_suspicion: Duration,
 }
@@ -159,6 +187,7 @@ impl Membership {
             myself,
             forgotten: HashMap::new(),
             last_heard: HashMap::new(),
+            suspected: Vec::new(),
             silence_before_failure: config.node_timeout / FAILURE_SILENCE_SHARE,
             silence_before_suspicion: config.node_timeout / SUSPICION_SILENCE_SHARE,
         };
@@ -266,8 +295,8 @@ impl Membership {
     /// changed, and returns it.
     pub async fn refresh(&self) -> Arc<ClusterView> {
         let chitchat = self.handle.chitchat();
-        let chitchat = chitchat.lock().await;
-        publish_view(&chitchat, &self.view_tx, &self.derivation);
+        let mut chitchat = chitchat.lock().await;
+        publish_view(&mut chitchat, &self.view_tx, &self.derivation);
         self.view_rx.borrow().clone()
     }
 
@@ -312,7 +341,7 @@ impl Membership {
                     .lock()
                     .expect("view derivation lock poisoned")
                     .forgotten
-                    .insert(node, generation);
+                    .insert(node, (generation, Instant::now()));
             }
             newest_generation.is_some()
         };
@@ -377,15 +406,29 @@ async fn refresh_views(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        publish_view(&*chitchat.lock().await, &view_tx, &derivation);
+        publish_view(&mut *chitchat.lock().await, &view_tx, &derivation);
     }
 }
 
-fn publish_view(chitchat: &Chitchat, view_tx: &watch::Sender<Arc<ClusterView>>, derivation: &Mutex<ViewDerivation>) {
-    let view = derivation
-        .lock()
-        .expect("view derivation lock poisoned")
-        .derive(chitchat);
+/// Derives the view, publishes this node's failure reports and forgotten
+/// nodes if they changed,
+/// and sends the view to subscribers if it changed.
+fn publish_view(
+    chitchat: &mut Chitchat,
+    view_tx: &watch::Sender<Arc<ClusterView>>,
+    derivation: &Mutex<ViewDerivation>,
+) {
+    let (view, suspects, forgotten) = {
+        let mut derivation = derivation.lock().expect("view derivation lock poisoned");
+        let view = derivation.derive(chitchat);
+        (view, derivation.suspects_text(), derivation.forgotten_text())
+    };
+    let published = chitchat.self_node_state();
+    for (key, value) in [(KEY_SUSPECTS, suspects), (KEY_FORGOTTEN, forgotten)] {
+        if published.get(key).unwrap_or_default() != value {
+            published.set(key, value);
+        }
+    }
     view_tx.send_if_modified(|current| {
         if **current == view {
             return false;
@@ -417,6 +460,7 @@ fn node_view(id: NodeId, generation: u64, state: &NodeState, health: Health) -> 
         health,
         claimed_slots: SlotSet::decode(state.get(KEY_SLOTS)?).ok()?,
         generation,
+        failure_reports: 0,
     })
 }
 
@@ -443,7 +487,7 @@ impl ViewDerivation {
         // The newest generation of each node id whose keys have all arrived:
         // a node that just restarted is shown as its previous generation
         // until its new keys are in, rather than not at all.
-        let mut newest: HashMap<NodeId, (u64, NodeView)> = HashMap::new();
+        let mut newest: HashMap<NodeId, Judged> = HashMap::new();
         for (chitchat_id, state) in chitchat.node_states() {
             let Ok(id) = chitchat_id.node_id.parse::<NodeId>() else {
                 continue;
@@ -452,11 +496,16 @@ impl ViewDerivation {
             if self
                 .forgotten
                 .get(&id)
-                .is_some_and(|&hidden_generation| generation <= hidden_generation)
+                .is_some_and(|&(hidden_generation, forgotten_at)| {
+                    generation <= hidden_generation
+                        && (now.duration_since(forgotten_at) < FORGET_BAN
+                            || !live.contains(chitchat_id)
+                            || !self.still_known_elsewhere(chitchat, &live, id))
+                })
             {
                 continue;
             }
-            if newest.get(&id).is_some_and(|(known, _)| *known >= generation) {
+            if newest.get(&id).is_some_and(|known| known.node.generation >= generation) {
                 continue;
             }
             let silence = self
@@ -464,18 +513,126 @@ impl ViewDerivation {
                 .get(chitchat_id)
                 .map_or(Duration::ZERO, |(_, heard_at)| now.duration_since(*heard_at));
             let doubted = id != self.myself && !live.contains(chitchat_id);
-            let health = if doubted && silence >= self.silence_before_failure {
-                Health::Failed
+            let doubt = if doubted && silence >= self.silence_before_failure {
+                Doubt::Unreachable
             } else if doubted && silence >= self.silence_before_suspicion {
-                Health::Suspect
+                Doubt::Suspected
             } else {
+                Doubt::None
+            };
+            let health = if doubt == Doubt::None {
                 Health::Online
+            } else {
+                Health::Suspect
             };
             if let Some(node) = node_view(id, generation, state, health) {
-                newest.insert(id, (generation, node));
+                let reports = state
+                    .get(KEY_SUSPECTS)
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|text| text.parse().ok())
+                    .collect();
+                newest.insert(id, Judged { node, doubt, reports });
             }
         }
-        let nodes = newest.into_values().map(|(_, node)| node).collect();
-        ClusterView::new(self.myself, nodes)
+        // A ban ends once the node shows again or gossip lets go of it.
+        self.forgotten.retain(|id, _| !newest.contains_key(id));
+        self.forgotten.retain(|id, _| {
+            chitchat
+                .node_states()
+                .keys()
+                .any(|chitchat_id| chitchat_id.node_id.parse::<NodeId>().as_ref() == Ok(id))
+        });
+        self.suspected = newest
+            .values()
+            .filter(|judged| judged.doubt != Doubt::None)
+            .map(|judged| judged.node.id)
+            .take(SUSPECTS_PUBLISHED_MAX)
+            .collect();
+        self.suspected.sort_unstable();
+        let doubts: HashMap<NodeId, Doubt> = newest.iter().map(|(id, judged)| (*id, judged.doubt)).collect();
+        // Reports count from primaries this node does not doubt itself: a
+        // doubted node's published opinion may be stale.
+        let mut reports: HashMap<NodeId, usize> = HashMap::new();
+        for judged in newest.values() {
+            if judged.node.id == self.myself || judged.node.role != Role::Primary || judged.doubt != Doubt::None {
+                continue;
+            }
+            for reported in judged.reports.iter().filter(|reported| **reported != judged.node.id) {
+                *reports.entry(*reported).or_default() += 1;
+            }
+        }
+        let mut view = ClusterView::new(self.myself, newest.into_values().map(|judged| judged.node).collect());
+        // Redis's rules: a node is failed once this node cannot reach it and,
+        // counting this node if it is a primary, a quorum of primaries
+        // reports it; a node that reaches fewer than a quorum of the
+        // primaries serving slots is in a minority partition.
+        let quorum = view.quorum();
+        let counts_itself = usize::from(view.myself().is_some_and(|node| node.role == Role::Primary));
+        let mut reachable_owners = 0;
+        for node in &mut view.nodes {
+            node.failure_reports = reports.get(&node.id).copied().unwrap_or(0);
+            let unreachable = doubts[&node.id] == Doubt::Unreachable;
+            if unreachable && counts_itself + node.failure_reports >= quorum {
+                node.health = Health::Failed;
+            }
+            let owns_slots = node.role == Role::Primary && !view.slot_map.slots_of(&node.id).is_empty();
+            reachable_owners += usize::from(owns_slots && !unreachable);
+        }
+        view.in_minority = view.size() > 0 && reachable_owners < quorum;
+        view
     }
+
+    /// Whether a live node other than this one and `node`, and not forgotten
+    /// here, has not forgotten `node`: it would gossip about it, as a Redis
+    /// node re-adds a banned node once the ban ends.
+    fn still_known_elsewhere(&self, chitchat: &Chitchat, live: &HashSet<&ChitchatId>, node: NodeId) -> bool {
+        let node_text = node.to_string();
+        chitchat.node_states().iter().any(|(chitchat_id, state)| {
+            let Ok(witness) = chitchat_id.node_id.parse::<NodeId>() else {
+                return false;
+            };
+            witness != self.myself
+                && witness != node
+                && live.contains(chitchat_id)
+                && !self.forgotten.contains_key(&witness)
+                && !state
+                    .get(KEY_FORGOTTEN)
+                    .unwrap_or_default()
+                    .split(',')
+                    .any(|forgotten| forgotten == node_text)
+        })
+    }
+
+    /// What this node publishes as its failure reports: the nodes it doubts.
+    fn suspects_text(&self) -> String {
+        let ids: Vec<String> = self.suspected.iter().map(NodeId::to_string).collect();
+        ids.join(",")
+    }
+
+    /// What this node publishes as the nodes it has forgotten.
+    fn forgotten_text(&self) -> String {
+        let mut ids: Vec<String> = self.forgotten.keys().map(NodeId::to_string).collect();
+        ids.sort_unstable();
+        ids.truncate(FORGOTTEN_PUBLISHED_MAX);
+        ids.join(",")
+    }
+}
+
+/// How this node alone judges a peer, before failure reports count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Doubt {
+    None,
+    /// Silent for a quarter of the node timeout: `fail?`, and reported.
+    Suspected,
+    /// Silent for half of it: failed once a quorum of primaries agrees.
+    Unreachable,
+}
+
+/// One node of the view being derived, with this node's doubt about it and
+/// the nodes it reports as failing.
+struct Judged {
+    node: NodeView,
+    doubt: Doubt,
+    reports: Vec<NodeId>,
 }

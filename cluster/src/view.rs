@@ -95,6 +95,9 @@ pub struct NodeView {
     /// The gossip generation of the process behind this view: it grows with
     /// every restart (a migration's source tells a restarted target by it).
     pub generation: u64,
+    /// Other primaries that currently report this node as failing (Redis's
+    /// failure reports; CLUSTER COUNT-FAILURE-REPORTS).
+    pub failure_reports: usize,
 }
 
 impl NodeView {
@@ -116,6 +119,7 @@ impl NodeView {
             health,
             claimed_slots,
             generation: 0,
+            failure_reports: 0,
         }
     }
 }
@@ -126,6 +130,9 @@ pub struct ClusterView {
     /// Sorted by node id; contains `myself`.
     pub nodes: Vec<NodeView>,
     pub slot_map: SlotMap,
+    /// This node cannot reach a majority of the primaries that serve slots
+    /// (Redis's minority partition rule): the cluster state is `fail` here.
+    pub in_minority: bool,
 }
 
 impl ClusterView {
@@ -146,6 +153,7 @@ impl ClusterView {
             myself,
             nodes,
             slot_map,
+            in_minority: false,
         }
     }
 
@@ -197,9 +205,16 @@ impl ClusterView {
     }
 
     /// `ok` when every slot is served by a healthy node (Redis's default
-    /// `cluster-require-full-coverage yes`).
+    /// `cluster-require-full-coverage yes`) and this node is not in a
+    /// minority partition.
     pub fn is_ok(&self) -> bool {
-        self.slots_ok() == SLOT_COUNT as usize
+        !self.in_minority && self.slots_ok() == SLOT_COUNT as usize
+    }
+
+    /// How many primaries must agree, Redis's `size / 2 + 1`: to flag a node
+    /// failed, and to be reachable for the cluster state to be ok.
+    pub fn quorum(&self) -> usize {
+        self.size() / 2 + 1
     }
 
     /// Primaries serving at least one slot (`cluster_size`).

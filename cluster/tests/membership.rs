@@ -8,7 +8,7 @@ use std::time::Duration;
 use chitchat::transport::ChannelTransport;
 use starling_cluster::{
     ClusterView, Endpoint, Health, Membership, MembershipConfig, MigrationProgress, MigrationReport, NodeId, NodeStats,
-    NodeTelemetry, Role, SlotRange, SlotSet,
+    NodeTelemetry, Role, SlotRange, SlotSet, FORGET_BAN,
 };
 use tokio::time::Instant;
 
@@ -63,17 +63,17 @@ async fn wait_for_view(
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn three_nodes_converge_and_a_stopped_node_is_declared_failed() {
-    let transport = ChannelTransport::with_mtu(65_507);
+/// Three nodes on gossip ports `first_port..first_port + 3`, splitting the
+/// slots evenly, seeded with the first; waits until every node sees all
+/// three and the state ok.
+async fn three_node_cluster(transport: &ChannelTransport, first_port: u16) -> ([NodeId; 3], Vec<Membership>) {
     let ids = [NodeId::random(), NodeId::random(), NodeId::random()];
     let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
     let mut members = Vec::new();
     for (index, (id, range)) in ids.iter().zip(ranges).enumerate() {
-        let membership = Membership::start(config(index as u16, *id, index as u64 + 1, range), &transport)
-            .await
-            .expect("starts");
-        members.push(membership);
+        let mut node_config = config(first_port + index as u16, *id, index as u64 + 1, range);
+        node_config.seeds = vec![gossip_address(first_port).to_string()];
+        members.push(Membership::start(node_config, transport).await.expect("starts"));
     }
     for membership in &members {
         wait_for_view(membership, Duration::from_secs(10), |view| {
@@ -82,6 +82,13 @@ async fn three_nodes_converge_and_a_stopped_node_is_declared_failed() {
         .await
         .unwrap();
     }
+    (ids, members)
+}
+
+#[tokio::test(start_paused = true)]
+async fn three_nodes_converge_and_a_stopped_node_is_declared_failed() {
+    let transport = ChannelTransport::with_mtu(65_507);
+    let (ids, mut members) = three_node_cluster(&transport, 0).await;
     let views: Vec<_> = members.iter().map(|membership| membership.view()).collect();
     assert!(
         views.iter().all(|view| view.slot_map == views[0].slot_map),
@@ -114,6 +121,65 @@ async fn three_nodes_converge_and_a_stopped_node_is_declared_failed() {
         );
         let view = membership.view();
         assert_eq!(view.slots_ok(), 10923);
+        assert_eq!(
+            view.node(&ids[2]).map(|node| node.failure_reports),
+            Some(1),
+            "the other survivor reports it"
+        );
+        assert!(!view.in_minority);
+    }
+}
+
+/// Redis's quorum and minority rules: cut one of three nodes off. The two
+/// others agree it failed; the isolated one cannot get their agreement, so it
+/// only doubts them (`fail?`), and knows it is in a minority partition.
+#[tokio::test(start_paused = true)]
+async fn an_isolated_node_is_failed_by_the_majority_and_sees_itself_in_the_minority() {
+    let transport = ChannelTransport::with_mtu(65_507);
+    let (ids, members) = three_node_cluster(&transport, 40).await;
+    for other in [40, 41] {
+        transport.remove_link(gossip_address(42), gossip_address(other)).await;
+        transport.remove_link(gossip_address(other), gossip_address(42)).await;
+    }
+    for membership in &members[..2] {
+        wait_for_view(membership, NODE_TIMEOUT, |view| {
+            view.node(&ids[2])
+                .is_some_and(|node| node.health == Health::Failed && node.failure_reports == 1)
+        })
+        .await
+        .unwrap();
+        assert!(!membership.view().in_minority);
+    }
+    wait_for_view(&members[2], NODE_TIMEOUT, |view| view.in_minority && !view.is_ok())
+        .await
+        .unwrap();
+    tokio::time::sleep(NODE_TIMEOUT * 2).await;
+    let isolated_view = members[2].view();
+    for id in &ids[..2] {
+        let node = isolated_view.node(id).expect("still known");
+        assert_eq!(node.health, Health::Suspect, "no quorum to fail the majority");
+        assert_eq!(node.failure_reports, 0);
+    }
+    assert_eq!(isolated_view.slots_ok(), 16384, "doubted nodes still count as serving");
+    assert!(!isolated_view.is_ok(), "the minority rule alone makes the state fail");
+
+    for other in [40, 41] {
+        transport.add_link(gossip_address(42), gossip_address(other)).await;
+        transport.add_link(gossip_address(other), gossip_address(42)).await;
+    }
+    for membership in &members {
+        wait_for_view(membership, NODE_TIMEOUT * 2, |view| {
+            view.is_ok()
+                && view
+                    .nodes
+                    .iter()
+                    .all(|node| node.health == Health::Online && node.failure_reports == 0)
+        })
+        .await
+        .unwrap();
+    }
+    for membership in members {
+        membership.shutdown().await;
     }
 }
 
@@ -300,22 +366,17 @@ async fn partitioned_clusters_converge_on_one_slot_map() {
     }
 }
 
+/// Waits until `membership` lists `node` again with the state ok.
+async fn shows_again(membership: &Membership, node: &NodeId, within: Duration) {
+    wait_for_view(membership, within, |view| view.node(node).is_some() && view.is_ok())
+        .await
+        .unwrap();
+}
+
 #[tokio::test(start_paused = true)]
-async fn a_forgotten_node_stays_hidden_until_it_is_met_again() {
+async fn a_forgotten_node_is_hidden_until_met_again_or_the_ban_ends_but_a_dead_one_stays_gone() {
     let transport = ChannelTransport::with_mtu(65_507);
-    let ids = [NodeId::random(), NodeId::random(), NodeId::random()];
-    let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
-    let mut members = Vec::new();
-    for (index, (id, range)) in ids.iter().zip(ranges).enumerate() {
-        let mut node_config = config(index as u16 + 30, *id, index as u64 + 1, range);
-        node_config.seeds = vec![gossip_address(30).to_string()];
-        members.push(Membership::start(node_config, &transport).await.expect("starts"));
-    }
-    wait_for_view(&members[0], Duration::from_secs(10), |view| {
-        view.nodes.len() == 3 && view.is_ok()
-    })
-    .await
-    .unwrap();
+    let (ids, mut members) = three_node_cluster(&transport, 30).await;
 
     assert!(
         !members[0].forget(NodeId::random()).await,
@@ -336,12 +397,48 @@ async fn a_forgotten_node_stays_hidden_until_it_is_met_again() {
     assert!(members[1].view().node(&ids[2]).is_some());
 
     members[0].meet(gossip_address(32)).await.unwrap();
-    wait_for_view(&members[0], Duration::from_secs(5), |view| {
-        view.node(&ids[2]).is_some() && view.is_ok()
+    shows_again(&members[0], &ids[2], Duration::from_secs(5)).await;
+    assert!(!members[0].is_forgotten(&ids[2]));
+
+    // As in Redis, the ban lasts 60 s: a node still alive, which another
+    // node still knows, then shows again.
+    assert!(members[0].forget(ids[2]).await);
+    tokio::time::sleep(FORGET_BAN - Duration::from_secs(5)).await;
+    assert!(members[0].view().node(&ids[2]).is_none(), "still banned");
+    shows_again(&members[0], &ids[2], Duration::from_secs(10)).await;
+    assert!(!members[0].is_forgotten(&ids[2]));
+
+    // Forgotten by every other node (redis-cli del-node), it stays gone
+    // although it still runs.
+    assert!(members[0].forget(ids[2]).await);
+    assert!(members[1].forget(ids[2]).await);
+    tokio::time::sleep(FORGET_BAN * 2).await;
+    for membership in &members[..2] {
+        assert!(membership.view().node(&ids[2]).is_none(), "removed everywhere");
+    }
+
+    // A node that is gone stays forgotten past the ban, even while another
+    // node still shows it (as failed).
+    for membership in &members[..2] {
+        membership.meet(gossip_address(32)).await.unwrap();
+        wait_for_view(membership, Duration::from_secs(5), |view| view.node(&ids[2]).is_some())
+            .await
+            .unwrap();
+    }
+    let stopped = members.pop().expect("three members");
+    stopped.shutdown().await;
+    wait_for_view(&members[0], Duration::from_secs(10), |view| {
+        view.node(&ids[2]).is_some_and(|node| node.health == Health::Failed)
     })
     .await
     .unwrap();
-    assert!(!members[0].is_forgotten(&ids[2]));
+    assert!(members[0].forget(ids[2]).await);
+    tokio::time::sleep(FORGET_BAN * 2).await;
+    assert!(members[0].view().node(&ids[2]).is_none(), "a dead node stays forgotten");
+    assert!(
+        members[1].view().node(&ids[2]).is_some(),
+        "the other node never forgot it"
+    );
     for membership in members {
         membership.shutdown().await;
     }

@@ -117,6 +117,12 @@ fn a_killed_node_is_flagged_failed_and_rejoins_from_its_data_dir() {
         detected_after < Duration::from_secs(5),
         "the failure was detected after {detected_after:?}"
     );
+    // Each survivor holds one failure report about the victim: the other
+    // survivor's (a node's own doubt is not a report, as in Redis).
+    for survivor in &nodes {
+        let reports: i64 = survivor.query(&["CLUSTER", "COUNT-FAILURE-REPORTS", &victim_id]);
+        assert_eq!(reports, 1);
+    }
     let survivor = &nodes[0];
     assert_eq!(
         info_field(survivor, "cluster_slots_fail"),

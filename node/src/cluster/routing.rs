@@ -94,7 +94,8 @@ pub struct LocalSlotState {
 
 pub struct ClusterSnapshot {
     pub view: Arc<ClusterView>,
-    /// `cluster_state:ok`: every slot is served by a healthy node.
+    /// `cluster_state:ok`: every slot is served by a healthy node, and this
+    /// node is not in a minority partition.
     pub state_ok: bool,
     pub slots_ok: usize,
     pub shard_id: NodeId,
@@ -194,7 +195,7 @@ impl ClusterSnapshot {
             })
             .collect();
         ClusterSnapshot {
-            state_ok: slots_ok == SLOT_COUNT as usize,
+            state_ok: !view.in_minority && slots_ok == SLOT_COUNT as usize,
             slots_ok,
             view,
             shard_id,
@@ -393,6 +394,7 @@ mod tests {
             health,
             claimed_slots: SlotSet::from_ranges(&ranges),
             generation: 1,
+            failure_reports: 0,
         }
     }
 

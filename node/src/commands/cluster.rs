@@ -14,9 +14,10 @@
 //! SETSLOT opens and closes slot migrations (the manager applies it; see
 //! `cluster::manager`); the keys move with MIGRATE (`commands/migrate.rs`).
 //!
-//! Not here yet: REPLICATE and FAILOVER (replication). Gossip runs over UDP without links, so CLUSTER LINKS is
-//! empty, and failure detection is each node's own (phi accrual), so no node
-//! receives failure reports: COUNT-FAILURE-REPORTS is 0 for every known node.
+//! Not here yet: REPLICATE and FAILOVER (replication). Gossip runs over UDP
+//! without links, so CLUSTER LINKS is empty. COUNT-FAILURE-REPORTS counts the
+//! other primaries whose gossiped failure reports name the node
+//! (`starling_cluster::membership`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -680,8 +681,8 @@ fn cluster_shards(session: &mut Session, _args: &[Bytes]) -> CommandResult {
 /// `CLUSTER COUNT-FAILURE-REPORTS node-id`
 fn cluster_count_failure_reports(session: &mut Session, args: &[Bytes]) -> CommandResult {
     let snapshot = cluster_snapshot(session)?;
-    known_node(&snapshot, &args[2])?;
-    Ok(Frame::integer(0))
+    let node = known_node(&snapshot, &args[2])?;
+    Ok(Frame::integer(node.failure_reports as i64))
 }
 
 /// `CLUSTER REPLICAS node-id` and `CLUSTER SLAVES node-id`: no node has
