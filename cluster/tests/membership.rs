@@ -275,7 +275,18 @@ async fn partitions_heal_into_one_slot_map(seed: u64) -> Result<(), String> {
     const NODES: u16 = 5;
     let mut random = SplitMix64(seed);
     let transport = ChannelTransport::with_mtu(65_507);
-    let ids: Vec<NodeId> = (0..NODES).map(|_| NodeId::random()).collect();
+    // Node ids come from the seed too: equal epochs are broken by id.
+    let ids: Vec<NodeId> = (0..NODES)
+        .map(|_| {
+            let id = format!(
+                "{:016x}{:016x}{:08x}",
+                random.next(),
+                random.next(),
+                random.next() as u32
+            );
+            NodeId::parse(id.as_bytes()).expect("40 hex digits")
+        })
+        .collect();
     let share = 16384 / NODES;
     let mut claims: Vec<(u64, SlotSet)> = Vec::new();
     let mut members = Vec::new();
