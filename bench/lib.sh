@@ -35,7 +35,9 @@ start_node() { # kind port dir
   local kind=$1 port=$2 dir=$3
   mkdir -p "$dir"
   if [ "$kind" = starling ]; then
-    "$STARLING_BIN" --port "$port" --shards 1 --cluster-enabled yes --dir "$dir" --loglevel warning >/dev/null 2>&1 &
+    # STARLING_LOGLEVEL=starling_node::migration=info STARLING_LOG=file keeps the nodes' logs.
+    "$STARLING_BIN" --port "$port" --shards 1 --cluster-enabled yes --dir "$dir" \
+      --loglevel "${STARLING_LOGLEVEL:-warning}" >/dev/null 2>>"${STARLING_LOG:-/dev/null}" &
   else
     (cd "$dir" && exec redis-server --port "$port" --cluster-enabled yes --cluster-config-file nodes.conf \
       --save '' --appendonly no --logfile /dev/null >/dev/null 2>&1) &
@@ -77,3 +79,11 @@ wait_converged() {
 }
 
 STARLING_BIN=${STARLING_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/release/starling-server}
+
+# Waits until the native migration on the node at port $1 has ended. One
+# redis-cli polls every 10 ms on one connection (-r -1 -i 0.01): starting a
+# redis-cli per poll would cost the machine more CPU than the poll measures.
+wait_migration_ended() { # port
+  redis-cli -p "$1" -r -1 -i 0.01 CLUSTER GETSLOTMIGRATIONS 2>/dev/null |
+    grep -m1 -qE '^(success|failed|cancelled)$' || true
+}

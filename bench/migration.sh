@@ -34,7 +34,8 @@ open_loop_p99() {
 import json, sys
 report = json.load(open(sys.argv[1]))
 total = report["total"]
-print(f'{total["latency"]["p99_ms"]:.2f} ms (errors {total["errors"]}, MOVED followed {report["redirects"]["moved"]})')
+by_command = ", ".join(f'{c["command"]} {c["latency"]["p99_ms"]:.2f}' for c in report["commands"])
+print(f'{total["latency"]["p99_ms"]:.2f} ms ({by_command}; max {total["latency"]["max_ms"]:.2f} ms; errors {total["errors"]}, MOVED followed {report["redirects"]["moved"]}; redirects and retries {report["redirects"]}; topology refreshes {report["topology_refreshes"]})')
 PY
 }
 
@@ -72,7 +73,7 @@ run_kind() { # kind
       redis-cli -p "${ports[$i]}" CLUSTER MIGRATESLOTS SLOTSRANGE "$from" "$end" NODE "$target" >/dev/null
     done
     for i in 0 1 2; do
-      until redis-cli -p "${ports[$i]}" CLUSTER GETSLOTMIGRATIONS | grep -qE '^(success|failed|cancelled)$'; do sleep 0.01; done
+      wait_migration_ended "${ports[$i]}"
       redis-cli -p "${ports[$i]}" CLUSTER GETSLOTMIGRATIONS | grep -qx success || { echo "migration on ${ports[$i]} did not succeed" >&2; exit 1; }
     done
   fi

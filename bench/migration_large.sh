@@ -62,7 +62,7 @@ target=$(redis-cli -p "${ports[1]}" CLUSTER MYID)
 redis-cli -p "${ports[0]}" CONFIG SET migration-max-bytes-per-sec "${MIGRATION_LIMIT:-0}" >/dev/null
 begin=$(date +%s%3N)
 redis-cli -p "${ports[0]}" CLUSTER MIGRATESLOTS SLOTSRANGE "$slot" "$slot" NODE "$target" >/dev/null
-until redis-cli -p "${ports[0]}" CLUSTER GETSLOTMIGRATIONS | grep -qE '^(success|failed|cancelled)$'; do sleep 0.01; done
+wait_migration_ended "${ports[0]}"
 echo "migration: $(redis-cli -p "${ports[0]}" CLUSTER GETSLOTMIGRATIONS | grep -E '^(success|failed|cancelled)$') in $(( $(date +%s%3N) - begin )) ms"
 wait "$loader"
 echo "during (${DURING:-15s} window from 1 s before the move): $(cat "$work/during.txt")"
