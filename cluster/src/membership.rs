@@ -15,6 +15,7 @@
 //! | `config_epoch` | the node's config epoch |
 //! | `current_epoch` | the highest epoch the node has seen |
 //! | `slots` | the slots it claims (`SlotSet::encode`) |
+//! | `handoff` | slots it released in a handoff and still routes (`NodeView::handoff_slots`) |
 //! | `suspects` | its failure reports: the node ids it doubts, comma-separated |
 //! | `forgotten` | the node ids it has forgotten (CLUSTER FORGET), comma-separated |
 //!
@@ -83,6 +84,7 @@ const KEY_PRIMARY: &str = "primary";
 const KEY_CONFIG_EPOCH: &str = "config_epoch";
 const KEY_CURRENT_EPOCH: &str = "current_epoch";
 const KEY_SLOTS: &str = "slots";
+const KEY_HANDOFF: &str = "handoff";
 const KEY_SUSPECTS: &str = "suspects";
 const KEY_FORGOTTEN: &str = "forgotten";
 /// At most this many failure reports, and forgotten nodes, are published
@@ -221,13 +223,16 @@ impl Membership {
         self.view_rx.clone()
     }
 
-    /// Publishes this node's slot claims and epochs, and returns the view
-    /// that includes them (derived at once, not at the next gossip round).
+    /// Publishes this node's slot claims, epochs and handoff slots, and
+    /// returns the view that includes them (derived at once, not at the next
+    /// gossip round). They change together, so a peer never hears of a
+    /// released claim without the handoff slots that keep routing it.
     pub async fn publish_claims(
         &self,
         config_epoch: u64,
         current_epoch: u64,
         claimed_slots: &SlotSet,
+        handoff_slots: &SlotSet,
     ) -> Arc<ClusterView> {
         {
             let chitchat = self.handle.chitchat();
@@ -236,6 +241,7 @@ impl Membership {
             state.set(KEY_CONFIG_EPOCH, config_epoch);
             state.set(KEY_CURRENT_EPOCH, current_epoch);
             state.set(KEY_SLOTS, claimed_slots.encode());
+            state.set(KEY_HANDOFF, handoff_slots.encode());
         }
         self.refresh().await
     }
@@ -459,6 +465,10 @@ fn node_view(id: NodeId, generation: u64, state: &NodeState, health: Health) -> 
         current_epoch: state.get(KEY_CURRENT_EPOCH)?.parse().ok()?,
         health,
         claimed_slots: SlotSet::decode(state.get(KEY_SLOTS)?).ok()?,
+        handoff_slots: state
+            .get(KEY_HANDOFF)
+            .and_then(|text| SlotSet::decode(text).ok())
+            .unwrap_or_default(),
         generation,
         failure_reports: 0,
     })

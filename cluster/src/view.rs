@@ -92,6 +92,11 @@ pub struct NodeView {
     pub health: Health,
     /// The slots the node claims (it may lose some to higher epochs).
     pub claimed_slots: SlotSet,
+    /// Slots the node released in a native migration's handoff and still
+    /// answers for (frozen, then MOVED to the new owner) until the new
+    /// owner's claim reaches it. Not a claim: it only routes slots that no
+    /// node claims.
+    pub handoff_slots: SlotSet,
     /// The gossip generation of the process behind this view: it grows with
     /// every restart (a migration's source tells a restarted target by it).
     pub generation: u64,
@@ -118,6 +123,7 @@ impl NodeView {
             current_epoch: config_epoch,
             health,
             claimed_slots,
+            handoff_slots: SlotSet::new(),
             generation: 0,
             failure_reports: 0,
         }

@@ -197,6 +197,39 @@ async fn wait_for_telemetry(membership: &Membership, node: NodeId, condition: im
     }
 }
 
+/// A handoff's release reaches peers together with the slots the releasing
+/// node still routes; the new owner's claim then takes them.
+#[tokio::test(start_paused = true)]
+async fn released_slots_travel_with_their_handoff_marks() {
+    let transport = ChannelTransport::with_mtu(65_507);
+    let (ids, members) = three_node_cluster(&transport, 50).await;
+    let released = SlotSet::from_ranges(&[SlotRange::new(10923, 16383)]);
+    members[2].publish_claims(3, 3, &SlotSet::new(), &released).await;
+    wait_for_view(&members[0], Duration::from_secs(5), |view| {
+        view.node(&ids[2])
+            .is_some_and(|node| node.claimed_slots.is_empty() && node.handoff_slots == released)
+            && view.slot_map.owner(16383).is_none()
+    })
+    .await
+    .unwrap();
+    members[1]
+        .publish_claims(
+            4,
+            4,
+            &SlotSet::from_ranges(&[SlotRange::new(5461, 16383)]),
+            &SlotSet::new(),
+        )
+        .await;
+    wait_for_view(&members[0], Duration::from_secs(5), |view| {
+        view.slot_map.owner(16383).is_some_and(|owner| owner.node == ids[1])
+    })
+    .await
+    .unwrap();
+    for membership in members {
+        membership.shutdown().await;
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn load_figures_and_migration_reports_reach_every_node() {
     let transport = ChannelTransport::with_mtu(65_507);
@@ -328,7 +361,9 @@ async fn partitions_heal_into_one_slot_map(seed: u64) -> Result<(), String> {
             for slot in start..=end {
                 slots.insert(slot);
             }
-            members[thief].publish_claims(current_epoch, current_epoch, slots).await;
+            members[thief]
+                .publish_claims(current_epoch, current_epoch, slots, &SlotSet::new())
+                .await;
             claims[thief].0 = current_epoch;
         }
         tokio::time::sleep(Duration::from_millis(random.below(2000))).await;

@@ -165,6 +165,11 @@ pub struct ClusterManager {
     /// When each entry of `local.assigned` was made; it lapses after
     /// `cluster-node-timeout` if gossip never confirms it.
     assigned_at: HashMap<u16, Instant>,
+    /// Slots released in a native handoff that this node still answers for
+    /// until the new owner's claim reaches it (gossiped as `handoff`): a
+    /// third node would otherwise see them unclaimed for a gossip round or
+    /// two, and report CLUSTERDOWN.
+    handoff_slots: SlotSet,
 }
 
 /// Everything `ClusterManager::new` needs, assembled by `cluster::start`.
@@ -201,6 +206,7 @@ impl ClusterManager {
                 assigned: Default::default(),
             },
             assigned_at: HashMap::new(),
+            handoff_slots: SlotSet::new(),
         }
     }
 
@@ -417,6 +423,7 @@ impl ClusterManager {
             // The migration moved (or keeps) the data itself: no key check.
             let result = match handover {
                 Handover::Relinquish => {
+                    self.handoff_slots.insert(slot);
                     self.local.assigned.insert(slot, myself);
                     self.assigned_at.insert(slot, Instant::now());
                     self.claims
@@ -428,6 +435,7 @@ impl ClusterManager {
                     Ok(false)
                 }
                 Handover::Claim => {
+                    self.handoff_slots.remove(slot);
                     self.local.assigned.remove(&slot);
                     self.assigned_at.remove(&slot);
                     self.claims.assign_slot(slot, myself, false, 0, true, max_epoch_seen)
@@ -452,6 +460,21 @@ impl ClusterManager {
         view.slot_map.owner(slot).map(|owner| owner.node)
     }
 
+    /// Drops the handoff slots that another node now claims; returns
+    /// whether there were any.
+    fn handoff_confirmed(&mut self, view: &ClusterView) -> bool {
+        let myself = self.claims.node_id();
+        let confirmed: Vec<u16> = self
+            .handoff_slots
+            .iter()
+            .filter(|&slot| view.slot_map.owner(slot).is_some_and(|owner| owner.node != myself))
+            .collect();
+        for &slot in &confirmed {
+            self.handoff_slots.remove(slot);
+        }
+        !confirmed.is_empty()
+    }
+
     /// Saves, publishes the claims to gossip and installs the view that
     /// results (contract steps 2 and 3).
     async fn publish_claims(&mut self) {
@@ -462,6 +485,7 @@ impl ClusterManager {
                 self.claims.config_epoch(),
                 self.claims.current_epoch(),
                 self.claims.slots(),
+                &self.handoff_slots,
             )
             .await;
         self.install_snapshot(view);
@@ -487,7 +511,7 @@ impl ClusterManager {
             );
         }
         self.remember_peers(&view);
-        if observed.changed() {
+        if observed.changed() || self.handoff_confirmed(&view) {
             self.publish_claims().await;
             return;
         }

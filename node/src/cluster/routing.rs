@@ -140,6 +140,21 @@ impl ClusterSnapshot {
             .map(|(index, node)| (node.id, u16::try_from(index).expect("fewer than 65536 nodes")))
             .collect();
         let mut slot_map = view.slot_map.clone();
+        // A slot released in a native handoff stays with the node that
+        // released it until the new owner's claim arrives.
+        for node in view.nodes.iter().filter(|node| !node.handoff_slots.is_empty()) {
+            for slot in node.handoff_slots.iter() {
+                if slot_map.owner(slot).is_none() {
+                    slot_map.set_owner(
+                        slot,
+                        Some(SlotOwner {
+                            node: node.id,
+                            config_epoch: node.config_epoch,
+                        }),
+                    );
+                }
+            }
+        }
         for (&slot, &node) in &local.assigned {
             let Some(node_view) = view.node(&node) else { continue };
             slot_map.set_owner(
@@ -393,9 +408,21 @@ mod tests {
             current_epoch: 2,
             health,
             claimed_slots: SlotSet::from_ranges(&ranges),
+            handoff_slots: SlotSet::new(),
             generation: 1,
             failure_reports: 0,
         }
+    }
+
+    fn snapshot_of(view: ClusterView, endpoint_type: EndpointType) -> ClusterSnapshot {
+        ClusterSnapshot::new(
+            Arc::new(view),
+            &LocalSlotState::default(),
+            NodeId::random(),
+            endpoint_type,
+            HashMap::new(),
+            Arc::default(),
+        )
     }
 
     fn snapshot(peer_health: Health, endpoint_type: EndpointType) -> ClusterSnapshot {
@@ -407,14 +434,7 @@ mod tests {
                 node(peer, 7002, peer_health, &[(8001, 16383)]),
             ],
         );
-        ClusterSnapshot::new(
-            Arc::new(view),
-            &LocalSlotState::default(),
-            NodeId::random(),
-            endpoint_type,
-            HashMap::new(),
-            Arc::default(),
-        )
+        snapshot_of(view, endpoint_type)
     }
 
     fn route(snapshot: &ClusterSnapshot, words: &[&str]) -> Result<Option<u16>, Redirect> {
@@ -424,6 +444,37 @@ mod tests {
             .collect();
         let spec = COMMAND_TABLE.resolve(&args).expect("known command");
         snapshot.route(spec, &args)
+    }
+
+    /// Between a native handoff's release and the new owner's claim, a third
+    /// node keeps routing the slots to the node that released them (which
+    /// answers for them), instead of reporting them unserved.
+    #[test]
+    fn slots_in_a_handoff_stay_with_the_releasing_node_until_claimed() {
+        let (myself, source, target) = (NodeId::random(), NodeId::random(), NodeId::random());
+        let mut releasing = node(source, 7002, Health::Online, &[]);
+        releasing.handoff_slots = SlotSet::from_ranges(&[SlotRange::new(8001, 16383)]);
+        let mine = node(myself, 7001, Health::Online, &[(0, 8000)]);
+        let view = ClusterView::new(
+            myself,
+            vec![mine.clone(), releasing.clone(), node(target, 7003, Health::Online, &[])],
+        );
+        let cluster = snapshot_of(view, EndpointType::Ip);
+        assert!(cluster.state_ok);
+        assert_eq!(
+            route(&cluster, &["GET", "foo"]).unwrap_err().to_string(),
+            "MOVED 12182 127.0.0.1:7002"
+        );
+        let claimed = ClusterView::new(
+            myself,
+            vec![mine, releasing, node(target, 7003, Health::Online, &[(8001, 16383)])],
+        );
+        let cluster = snapshot_of(claimed, EndpointType::Ip);
+        assert_eq!(
+            route(&cluster, &["GET", "foo"]).unwrap_err().to_string(),
+            "MOVED 12182 127.0.0.1:7003",
+            "a claim beats a handoff"
+        );
     }
 
     #[test]
