@@ -62,6 +62,33 @@ fn wait_for_migration(node: &TestServer, operation: &str, limit: Duration) -> Ve
     last
 }
 
+/// Starts a native migration of `slots` from `source` to `target_id` and
+/// waits until it has succeeded; returns its GETSLOTMIGRATIONS entry.
+fn migrate_to_success(
+    source: &TestServer,
+    (first, last): (u16, u16),
+    target_id: &str,
+    limit: Duration,
+) -> Vec<(String, String)> {
+    let (first, last) = (first.to_string(), last.to_string());
+    let reply: String = query(
+        source,
+        &[
+            "CLUSTER",
+            "MIGRATESLOTS",
+            "SLOTSRANGE",
+            &first,
+            &last,
+            "NODE",
+            target_id,
+        ],
+    );
+    assert_eq!(reply, "OK");
+    let entry = tokio::task::block_in_place(|| wait_for_migration(source, "EXPORT", limit));
+    assert_eq!(field(&entry, "state"), "success", "{entry:?}");
+    entry
+}
+
 fn owner_port_of_slot(node: &TestServer, slot: u16) -> Option<i64> {
     let reply: Value = query(node, &["CLUSTER", "SLOTS"]);
     let Value::Array(ranges) = reply else { return None };
@@ -128,13 +155,7 @@ async fn slots_move_under_load_with_every_acknowledged_write_kept() {
     let checker = start_checker(nodes.iter().map(address).collect(), 8, 30).await;
     let progress = std::sync::Arc::clone(checker.progress());
     let source = &nodes[0];
-    let reply: String = query(
-        source,
-        &["CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", "0", "999", "NODE", &target_id],
-    );
-    assert_eq!(reply, "OK");
-    let entry = tokio::task::block_in_place(|| wait_for_migration(source, "EXPORT", Duration::from_secs(60)));
-    assert_eq!(field(&entry, "state"), "success", "{entry:?}");
+    let entry = migrate_to_success(source, (0, 999), &target_id, Duration::from_secs(60));
     assert_eq!(field(&entry, "slot_ranges"), "0-999");
     assert_eq!(field(&entry, "source_node"), source_id);
     assert_eq!(field(&entry, "target_node"), target_id);
@@ -180,6 +201,64 @@ async fn slots_move_under_load_with_every_acknowledged_write_kept() {
         let error = query_error(source, &["GET", &key_in_slot(10, 0)]);
         assert_eq!(error, format!("MOVED 10 127.0.0.1:{}", nodes[1].port()));
     });
+}
+
+/// Acceptance 5's data half (its latency half is `bench/migration_large.sh`,
+/// a benchmark: a latency bound in a debug build on shared cores would be a
+/// timed test): a 1M-field hash and a 1M-element list in one slot move
+/// whole, in order, while the checker writes to other keys throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_field_hash_and_a_million_element_list_move_whole_under_load() {
+    const ELEMENTS: usize = 1_000_000;
+    const BATCH: usize = 10_000;
+    let (_dirs, nodes) = formed_cluster("native-large", 3);
+    let target_id = my_id(&nodes[1]);
+    let (hash_key, list_key) = (key_in_slot(42, 0), key_in_slot(42, 1));
+    {
+        let mut connection = nodes[0].connection();
+        for batch in 0..ELEMENTS / BATCH {
+            let mut pipeline = redis::pipe();
+            let mut hset = redis::cmd("HSET");
+            hset.arg(&hash_key);
+            let mut rpush = redis::cmd("RPUSH");
+            rpush.arg(&list_key);
+            for index in batch * BATCH..(batch + 1) * BATCH {
+                hset.arg(format!("field-{index}")).arg(index);
+                rpush.arg(index);
+            }
+            pipeline.add_command(hset).ignore().add_command(rpush).ignore();
+            let () = pipeline.query(&mut connection).unwrap();
+        }
+    }
+    let checker = start_checker(nodes.iter().map(address).collect(), 8, 30).await;
+    let source = &nodes[0];
+    migrate_to_success(source, (42, 42), &target_id, Duration::from_secs(240));
+    let run = checker.stop().await.unwrap();
+    let report = run.verify().await;
+    assert!(report.is_clean(), "{}", report.summary());
+    assert_eq!(report.failed, 0, "{}", report.summary());
+
+    let target = &nodes[1];
+    assert_eq!(query::<i64>(target, &["HLEN", &hash_key]), ELEMENTS as i64);
+    assert_eq!(query::<i64>(target, &["LLEN", &list_key]), ELEMENTS as i64);
+    for index in [0, 1, ELEMENTS / 2, ELEMENTS - 1] {
+        let field_name = format!("field-{index}");
+        assert_eq!(
+            query::<String>(target, &["HGET", &hash_key, &field_name]),
+            index.to_string()
+        );
+        assert_eq!(
+            query::<String>(target, &["LINDEX", &list_key, &index.to_string()]),
+            index.to_string()
+        );
+    }
+    let middle: Vec<String> = query(target, &["LRANGE", &list_key, "499990", "500009"]);
+    let expected: Vec<String> = (499_990..500_010).map(|index: usize| index.to_string()).collect();
+    assert_eq!(middle, expected, "the list keeps its order");
+    assert_eq!(
+        query_error(source, &["HLEN", &hash_key]),
+        format!("MOVED 42 127.0.0.1:{}", target.port())
+    );
 }
 
 #[test]
