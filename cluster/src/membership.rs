@@ -417,8 +417,7 @@ async fn refresh_views(
 }
 
 /// Derives the view, publishes this node's failure reports and forgotten
-/// nodes if they changed,
-/// and sends the view to subscribers if it changed.
+/// nodes if they changed, and sends the view to subscribers if it changed.
 fn publish_view(
     chitchat: &mut Chitchat,
     view_tx: &watch::Sender<Arc<ClusterView>>,
@@ -546,13 +545,13 @@ impl ViewDerivation {
             }
         }
         // A ban ends once the node shows again or gossip lets go of it.
-        self.forgotten.retain(|id, _| !newest.contains_key(id));
-        self.forgotten.retain(|id, _| {
-            chitchat
-                .node_states()
-                .keys()
-                .any(|chitchat_id| chitchat_id.node_id.parse::<NodeId>().as_ref() == Ok(id))
-        });
+        let gossiped: HashSet<NodeId> = chitchat
+            .node_states()
+            .keys()
+            .filter_map(|chitchat_id| chitchat_id.node_id.parse().ok())
+            .collect();
+        self.forgotten
+            .retain(|id, _| !newest.contains_key(id) && gossiped.contains(id));
         self.suspected = newest
             .values()
             .filter(|judged| judged.doubt != Doubt::None)

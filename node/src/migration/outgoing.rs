@@ -367,7 +367,7 @@ impl Source {
                     target = %self.record.target,
                     moved_after_ms = self.started.elapsed().as_millis() as u64,
                     writes_frozen_ms = self.frozen_at.map_or(0, |at| at.elapsed().as_millis() as u64),
-                    "slots handed over"
+                    "slot migration handed over"
                 );
                 Ok(Vec::new())
             }
