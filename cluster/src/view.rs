@@ -4,7 +4,7 @@
 //! gossip state changes, and readers hold an `Arc` to the one they use.
 
 use crate::node_id::NodeId;
-use crate::slot_map::{SlotClaim, SlotMap};
+use crate::slot_map::{SlotClaim, SlotMap, SlotOwner};
 use crate::slots::{SlotSet, SLOT_COUNT};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +154,22 @@ impl ClusterView {
                 slots: node.claimed_slots.clone(),
             })
             .collect();
-        let slot_map = SlotMap::derive(&claims);
+        let mut slot_map = SlotMap::derive(&claims);
+        // A slot released in a native handoff stays with the node that
+        // released it, which still answers for it, until a claim arrives.
+        for node in nodes.iter().filter(|node| node.role == Role::Primary) {
+            for slot in node.handoff_slots.iter() {
+                if slot_map.owner(slot).is_none() {
+                    slot_map.set_owner(
+                        slot,
+                        Some(SlotOwner {
+                            node: node.id,
+                            config_epoch: node.config_epoch,
+                        }),
+                    );
+                }
+            }
+        }
         ClusterView {
             myself,
             nodes,

@@ -208,7 +208,7 @@ async fn released_slots_travel_with_their_handoff_marks() {
     wait_for_view(&members[0], Duration::from_secs(5), |view| {
         view.node(&ids[2])
             .is_some_and(|node| node.claimed_slots.is_empty() && node.handoff_slots == released)
-            && view.slot_map.owner(16383).is_none()
+            && view.slot_map.owner(16383).is_some_and(|owner| owner.node == ids[2])
     })
     .await
     .unwrap();

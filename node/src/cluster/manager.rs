@@ -422,10 +422,10 @@ impl ClusterManager {
         for slot in slots.iter() {
             // The migration moved (or keeps) the data itself: no key check.
             let result = match handover {
+                // The view keeps routing the slot here (`handoff_slots`)
+                // until another node claims it.
                 Handover::Relinquish => {
                     self.handoff_slots.insert(slot);
-                    self.local.assigned.insert(slot, myself);
-                    self.assigned_at.insert(slot, Instant::now());
                     self.claims
                         .assign_slot(slot, NodeId::random(), false, 0, false, max_epoch_seen)
                 }

@@ -140,21 +140,6 @@ impl ClusterSnapshot {
             .map(|(index, node)| (node.id, u16::try_from(index).expect("fewer than 65536 nodes")))
             .collect();
         let mut slot_map = view.slot_map.clone();
-        // A slot released in a native handoff stays with the node that
-        // released it until the new owner's claim arrives.
-        for node in view.nodes.iter().filter(|node| !node.handoff_slots.is_empty()) {
-            for slot in node.handoff_slots.iter() {
-                if slot_map.owner(slot).is_none() {
-                    slot_map.set_owner(
-                        slot,
-                        Some(SlotOwner {
-                            node: node.id,
-                            config_epoch: node.config_epoch,
-                        }),
-                    );
-                }
-            }
-        }
         for (&slot, &node) in &local.assigned {
             let Some(node_view) = view.node(&node) else { continue };
             slot_map.set_owner(
