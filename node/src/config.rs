@@ -83,6 +83,10 @@ pub struct Flags {
     /// Bytes per second a native slot migration may send (e.g. 50mb; 0 = unlimited).
     #[arg(long = "migration-max-bytes-per-sec")]
     pub migration_max_bytes_per_sec: Option<String>,
+    /// Microseconds a shard thread keeps polling after its last request
+    /// before it sleeps (default 50; 0 = never poll).
+    #[arg(long = "idle-poll-us")]
+    pub idle_poll_us: Option<String>,
     /// Port of the dashboard and admin HTTP API: a port, 0 (any free port) or
     /// off; default: the client port + 1000.
     #[arg(long = "admin-port")]
@@ -237,6 +241,9 @@ pub struct RuntimeConfig {
     pub encoding: EncodingThresholds,
     /// Bytes per second a native slot migration may send; 0 = unlimited.
     pub migration_max_bytes_per_sec: u64,
+    /// Microseconds a shard thread keeps polling after its last work before
+    /// it sleeps (`shard/idle_poll.rs`); 0 = sleep at once.
+    pub idle_poll_us: u64,
 }
 
 /// When a collection switches from its compact encoding (listpack, intset)
@@ -280,9 +287,19 @@ impl Default for RuntimeConfig {
             hz: 10,
             encoding: EncodingThresholds::default(),
             migration_max_bytes_per_sec: 0,
+            idle_poll_us: DEFAULT_IDLE_POLL_US,
         }
     }
 }
+
+/// `idle-poll-us`'s default: Seastar's reactor polls 200 us before it
+/// sleeps; a quarter of that already keeps a shard awake between the requests
+/// of a busy server, and costs an idle one nothing.
+pub const DEFAULT_IDLE_POLL_US: u64 = 50;
+
+/// The largest `idle-poll-us`: a second of polling after each request would
+/// be a busy loop, not a window.
+pub const MAX_IDLE_POLL_US: u64 = 100_000;
 
 pub type SharedConfig = Arc<ArcSwap<RuntimeConfig>>;
 
@@ -359,6 +376,13 @@ impl RuntimeConfig {
             "migration-max-bytes-per-sec" => {
                 self.migration_max_bytes_per_sec =
                     parse_memory(value).with_context(|| format!("invalid memory value for '{name}': {value}"))?;
+            }
+            "idle-poll-us" => {
+                let micros: u64 = parse_number(name, value)?;
+                if micros > MAX_IDLE_POLL_US {
+                    bail!("idle-poll-us must be at most {MAX_IDLE_POLL_US}");
+                }
+                self.idle_poll_us = micros;
             }
             "hz" => {
                 let hz: u32 = parse_number(name, value)?;
@@ -509,7 +533,7 @@ impl StartupConfig {
             }
             config.config_file = Some(path.clone());
         }
-        let given: [(&str, Option<String>); 22] = [
+        let given: [(&str, Option<String>); 23] = [
             ("port", flags.port.map(|port| port.to_string())),
             ("bind", flags.bind.map(|addresses| addresses.join(" "))),
             ("shards", flags.shards.map(|shards| shards.to_string())),
@@ -527,6 +551,7 @@ impl StartupConfig {
             ("cluster-preferred-endpoint-type", flags.cluster_preferred_endpoint_type),
             ("cluster-node-timeout", flags.cluster_node_timeout),
             ("migration-max-bytes-per-sec", flags.migration_max_bytes_per_sec),
+            ("idle-poll-us", flags.idle_poll_us),
             ("cluster-auto-rebalance", flags.cluster_auto_rebalance),
             ("admin-port", flags.admin_port),
             ("admin-bind", flags.admin_bind),

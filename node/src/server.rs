@@ -23,7 +23,7 @@ use crate::cluster::{self, ClusterHandle};
 use crate::config::{SharedConfig, StartupConfig};
 use crate::connection::{self, client::ClientRegistry};
 use crate::migration::Migrations;
-use crate::shard::{router::install_local_shard, Shard, ShardCore, ShardRouter, ShardSet};
+use crate::shard::{idle_poll, router::install_local_shard, Shard, ShardCore, ShardRouter, ShardSet};
 
 /// Counters reported by INFO stats.
 #[derive(Default)]
@@ -343,6 +343,7 @@ fn start_shards(
         let config = config.clone();
         let cluster_opt = cluster_opt.clone();
         let address = Shard::start_in_arbiter(&arbiter.handle(), move |_| {
+            actix_rt::spawn(idle_poll::run(config.clone()));
             let mut core = ShardCore::new(index, shard_count, config);
             core.cluster_opt = cluster_opt;
             let core = Rc::new(RefCell::new(core));

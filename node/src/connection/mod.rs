@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 
 use crate::commands::error::CommandError;
 use crate::server::ServerContext;
-use crate::shard::ShardRouter;
+use crate::shard::{idle_poll, ShardRouter};
 use session::Session;
 
 /// Requests executed per pipeline step; the rest wait in the buffer.
@@ -76,6 +76,7 @@ async fn run_connection(stream: &mut TcpStream, session: &mut Session) -> std::i
         if read == 0 {
             return Ok(());
         }
+        idle_poll::note_work();
         server.stats.net_input_bytes.fetch_add(read as u64, Ordering::Relaxed);
         let buffered = read_buffer.len() + decoder.pending_argument_bytes();
         session.client.query_buffer_bytes.store(buffered, Ordering::Relaxed);

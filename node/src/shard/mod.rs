@@ -23,6 +23,7 @@
 //! that name a key a MIGRATE is moving until it is done.
 
 pub mod blocking;
+pub mod idle_poll;
 pub mod keys_in_flight;
 pub mod router;
 
@@ -295,6 +296,7 @@ impl Handler<ExecuteBatch> for Shard {
     type Result = MessageResult<ExecuteBatch>;
 
     fn handle(&mut self, batch: ExecuteBatch, _: &mut Self::Context) -> Self::Result {
+        idle_poll::note_work();
         MessageResult(self.core.borrow_mut().execute_batch(batch.0))
     }
 }

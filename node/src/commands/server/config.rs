@@ -110,6 +110,14 @@ const PARAMETERS: &[Parameter] = &[
         value: |_, config| config.migration_max_bytes_per_sec.to_string(),
     },
     Parameter {
+        name: "idle-poll-us",
+        kind: ParameterKind::Integer {
+            min: 0,
+            max: crate::config::MAX_IDLE_POLL_US as i64,
+        },
+        value: |_, config| config.idle_poll_us.to_string(),
+    },
+    Parameter {
         name: "hz",
         kind: ParameterKind::Integer {
             min: 0,
@@ -595,6 +603,7 @@ mod tests {
                 "maxclients" => config.maxclients.to_string(),
                 "timeout" => config.timeout_secs.to_string(),
                 "hz" => config.hz.to_string(),
+                "idle-poll-us" => config.idle_poll_us.to_string(),
                 "migration-max-bytes-per-sec" => config.migration_max_bytes_per_sec.to_string(),
                 "proto-max-bulk-len" => config.proto_max_bulk_len.to_string(),
                 "client-query-buffer-limit" => config.client_query_buffer_limit.to_string(),
