@@ -34,31 +34,37 @@ pub fn commands() -> Vec<CommandSpec> {
     const WRITE_FAST: &[&str] = &["@write", "@hash", "@fast"];
     vec![
         CommandSpec::new("hset", -4, Handler::Shard(hset))
+            .member_at(2)
             .flags(Flags::WRITE | Flags::DENYOOM | Flags::FAST)
             .keys(1, 1, 1)
             .acl(WRITE_FAST)
             .doc("hash", "2.0.0", "Creates or modifies the value of a field in a hash."),
         CommandSpec::new("hsetnx", 4, Handler::Shard(hsetnx))
+            .member_at(2)
             .flags(Flags::WRITE | Flags::DENYOOM | Flags::FAST)
             .keys(1, 1, 1)
             .acl(WRITE_FAST)
             .doc("hash", "2.0.0", "Sets the value of a field in a hash only when the field doesn't exist."),
         CommandSpec::new("hget", 3, Handler::Shard(hget))
+            .member_at(2)
             .flags(Flags::READONLY | Flags::FAST)
             .keys(1, 1, 1)
             .acl(READ_FAST)
             .doc("hash", "2.0.0", "Returns the value of a field in a hash."),
         CommandSpec::new("hmget", -3, Handler::Shard(hmget))
+            .member_at(2)
             .flags(Flags::READONLY | Flags::FAST)
             .keys(1, 1, 1)
             .acl(READ_FAST)
             .doc("hash", "2.0.0", "Returns the values of all fields in a hash."),
         CommandSpec::new("hmset", -4, Handler::Shard(hmset))
+            .member_at(2)
             .flags(Flags::WRITE | Flags::DENYOOM | Flags::FAST)
             .keys(1, 1, 1)
             .acl(WRITE_FAST)
             .doc("hash", "2.0.0", "Sets the values of multiple fields."),
         CommandSpec::new("hdel", -3, Handler::Shard(hdel))
+            .member_at(2)
             .flags(Flags::WRITE | Flags::FAST)
             .keys(1, 1, 1)
             .acl(WRITE_FAST)
@@ -68,6 +74,7 @@ pub fn commands() -> Vec<CommandSpec> {
                 "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.",
             ),
         CommandSpec::new("hexists", 3, Handler::Shard(hexists))
+            .member_at(2)
             .flags(Flags::READONLY | Flags::FAST)
             .keys(1, 1, 1)
             .acl(READ_FAST)
@@ -78,6 +85,7 @@ pub fn commands() -> Vec<CommandSpec> {
             .acl(READ_FAST)
             .doc("hash", "2.0.0", "Returns the number of fields in a hash."),
         CommandSpec::new("hstrlen", 3, Handler::Shard(hstrlen))
+            .member_at(2)
             .flags(Flags::READONLY | Flags::FAST)
             .keys(1, 1, 1)
             .acl(READ_FAST)
@@ -98,6 +106,7 @@ pub fn commands() -> Vec<CommandSpec> {
             .acl(READ_SLOW)
             .doc("hash", "2.0.0", "Returns all fields and values in a hash."),
         CommandSpec::new("hincrby", 4, Handler::Shard(hincrby))
+            .member_at(2)
             .flags(Flags::WRITE | Flags::DENYOOM | Flags::FAST)
             .keys(1, 1, 1)
             .acl(WRITE_FAST)
@@ -107,6 +116,7 @@ pub fn commands() -> Vec<CommandSpec> {
                 "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.",
             ),
         CommandSpec::new("hincrbyfloat", 4, Handler::Shard(hincrbyfloat))
+            .member_at(2)
             .flags(Flags::WRITE | Flags::DENYOOM | Flags::FAST)
             .keys(1, 1, 1)
             .acl(WRITE_FAST)

@@ -41,11 +41,13 @@ pub fn commands() -> Vec<CommandSpec> {
     const WRITE_SLOW: &[&str] = &["@write", "@set", "@slow"];
     vec![
         CommandSpec::new("sadd", -3, Handler::Shard(sadd))
+            .member_at(2)
             .flags(Flags::WRITE | Flags::DENYOOM | Flags::FAST)
             .keys(1, 1, 1)
             .acl(WRITE_FAST)
             .doc("set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist."),
         CommandSpec::new("srem", -3, Handler::Shard(srem))
+            .member_at(2)
             .flags(Flags::WRITE | Flags::FAST)
             .keys(1, 1, 1)
             .acl(WRITE_FAST)
@@ -55,11 +57,13 @@ pub fn commands() -> Vec<CommandSpec> {
                 "Removes one or more members from a set. Deletes the set if the last member was removed.",
             ),
         CommandSpec::new("sismember", 3, Handler::Shard(sismember))
+            .member_at(2)
             .flags(Flags::READONLY | Flags::FAST)
             .keys(1, 1, 1)
             .acl(READ_FAST)
             .doc("set", "1.0.0", "Determines whether a member belongs to a set."),
         CommandSpec::new("smismember", -3, Handler::Shard(smismember))
+            .member_at(2)
             .flags(Flags::READONLY | Flags::FAST)
             .keys(1, 1, 1)
             .acl(READ_FAST)

@@ -125,6 +125,10 @@ pub struct CommandSpec {
     /// Used in standalone mode when the keys live on more than one shard.
     pub cross_shard: Option<AsyncHandler>,
     pub subcommands: Vec<CommandSpec>,
+    /// Where a single-key collection command names its member or field
+    /// (`SADD key member`: 2). A pipelined batch prefetches those members'
+    /// buckets in the collection's table (`ShardCore::execute_batch`).
+    pub member_position_opt: Option<usize>,
 }
 
 impl CommandSpec {
@@ -142,6 +146,7 @@ impl CommandSpec {
             handler,
             cross_shard: None,
             subcommands: Vec::new(),
+            member_position_opt: None,
         }
     }
 
@@ -158,6 +163,13 @@ impl CommandSpec {
     pub fn key_finder(mut self, finder: KeyFinder) -> Self {
         self.key_finder = Some(finder);
         self.flags = self.flags | Flags::MOVABLE_KEYS;
+        self
+    }
+
+    /// The argument that names the member or field the command looks up
+    /// in its key's collection.
+    pub fn member_at(mut self, position: usize) -> Self {
+        self.member_position_opt = Some(position);
         self
     }
 

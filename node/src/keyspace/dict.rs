@@ -20,6 +20,13 @@ pub trait DictItem {
     fn key(&self) -> &[u8];
 }
 
+/// The memory a lookup touches, in the order it touches it.
+#[derive(Clone, Copy, Debug)]
+pub enum PrefetchStep {
+    Bucket,
+    ChainHead,
+}
+
 /// What `get_mut_or_remove` found.
 pub enum Lookup<'a, T> {
     Found(&'a mut T),
@@ -137,6 +144,15 @@ impl<T: DictItem> Dict<T> {
             return Lookup::Removed(node.item);
         }
         Lookup::Found(&mut link.as_mut().expect("matched above").item)
+    }
+
+    /// One step of prefetching `key`'s lookup: run `Bucket` over a whole
+    /// batch of keys before `ChainHead`, so that the misses overlap.
+    pub fn prefetch_step(&self, key: &[u8], step: PrefetchStep) {
+        match step {
+            PrefetchStep::Bucket => self.prefetch_bucket(key),
+            PrefetchStep::ChainHead => self.prefetch_chain_head(key),
+        }
     }
 
     /// Asks the CPU to start loading the bucket `key` hashes to.

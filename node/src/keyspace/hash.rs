@@ -32,7 +32,7 @@ use serde::de::{SeqAccess, Visitor};
 use serde::ser::Serializer;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::dict::{Dict, DictItem};
+use super::dict::{Dict, DictItem, PrefetchStep};
 use super::small_bytes::SmallBytes;
 
 /// Redis's `LISTPACK_MAX_SAFETY_SIZE`: a listpack never grows past 1 GiB.
@@ -107,6 +107,14 @@ impl HashValue {
         }
         HashValue {
             encoding: Encoding::Hashtable(Dict::with_capacity(fields)),
+        }
+    }
+
+    /// One step of prefetching `field`'s lookup in a hashtable-encoded hash
+    /// (a listpack is one allocation, already loaded with the record).
+    pub fn prefetch_field(&self, field: &[u8], step: PrefetchStep) {
+        if let Encoding::Hashtable(table) = &self.encoding {
+            table.prefetch_step(field, step);
         }
     }
 

@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use starling_protocol::{key_slot, SLOT_COUNT};
 
-use dict::{Dict, Lookup};
+use dict::{Dict, Lookup, PrefetchStep};
 pub use record::{CollectionLimits, ExpireEntry, Record, Value, FLAG_HAS_EXPIRE, FLAG_RAW_STRING};
 pub use small_bytes::SmallBytes;
 
@@ -256,6 +256,24 @@ impl Keyspace {
         }
         for (key, table) in tables() {
             table.records.prefetch_chain_head(key);
+        }
+    }
+
+    /// The same for members of collections: for each `(key, member)`, the
+    /// member's bucket, then its chain head, in the table of the hash or set
+    /// stored at `key` (call `prefetch` for the keys first). Looks records up
+    /// without touching them: no expiry, no LRU clock, no statistics.
+    pub fn prefetch_members<'a>(&self, pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>) {
+        let values: Vec<(&Value, &[u8])> = pairs
+            .filter_map(|(key, member)| {
+                let record = self.table(key_slot(key)).records.get(key)?;
+                Some((&record.value, member))
+            })
+            .collect();
+        for step in [PrefetchStep::Bucket, PrefetchStep::ChainHead] {
+            for (value, member) in &values {
+                value.prefetch_member(member, step);
+            }
         }
     }
 
@@ -591,5 +609,35 @@ mod tests {
             position = step.next_slot_cursor;
         }
         assert_eq!(seen.len(), expected);
+    }
+
+    #[test]
+    fn prefetching_members_reads_nothing_a_client_could_see() {
+        use super::set::{SetLimits, SetValue};
+        let mut keyspace = Keyspace::new(0, 1);
+        let mut big_set = SetValue::for_first_member(b"m0", 0, SetLimits::DEFAULT);
+        for n in 0..1000 {
+            big_set.insert(format!("m{n}").as_bytes(), SetLimits::DEFAULT);
+        }
+        keyspace.set(b"set", Value::Set(Box::new(big_set)), false, 0);
+        keyspace.set(b"string", string(b"v"), false, 0);
+        keyspace.set(b"due", string(b"v"), false, 0);
+        keyspace.set_expire(b"due", 1);
+        let before = keyspace.stats;
+        let pairs: [(&[u8], &[u8]); 5] = [
+            (b"set", b"m7"),
+            (b"set", b"absent"),
+            (b"string", b"m7"),
+            (b"due", b"m7"),
+            (b"missing", b"m7"),
+        ];
+        keyspace.prefetch_members(pairs.into_iter());
+        // No lazy expiry, no hit or miss counted: a prefetch is invisible.
+        assert_eq!(keyspace.len(), 3);
+        assert_eq!(keyspace.expire_at(b"due"), Some(1));
+        assert_eq!(
+            (keyspace.stats.hits, keyspace.stats.misses),
+            (before.hits, before.misses)
+        );
     }
 }

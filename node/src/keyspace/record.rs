@@ -1,6 +1,6 @@
 //! What one key holds: `Record` (key, value, access clock, flags) and `Value`.
 
-use super::dict::DictItem;
+use super::dict::{DictItem, PrefetchStep};
 use super::hash::{HashValue, ListpackLimits as HashLimits};
 use super::list::{ListLimits, ListValue};
 use super::set::{SetLimits, SetValue};
@@ -65,6 +65,16 @@ impl CollectionLimits {
 }
 
 impl Value {
+    /// One step of prefetching `member`'s lookup in a hash's or set's table;
+    /// nothing for other types and compact encodings.
+    pub fn prefetch_member(&self, member: &[u8], step: PrefetchStep) {
+        match self {
+            Value::Hash(hash) => hash.prefetch_field(member, step),
+            Value::Set(set) => set.prefetch_member(member, step),
+            _ => {}
+        }
+    }
+
     /// Re-encodes a collection for `limits`, as Redis's RESTORE picks a
     /// loaded value's encoding from the server's configuration: a decoded
     /// DUMP payload comes back in the encoding the default thresholds call

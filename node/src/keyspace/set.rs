@@ -50,7 +50,7 @@ use std::ops::{ControlFlow, Range};
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::dict::{key_hash, Dict, DictItem};
+use super::dict::{key_hash, Dict, DictItem, PrefetchStep};
 use super::small_bytes::SmallBytes;
 use crate::commands::args::parse_i64;
 
@@ -728,6 +728,13 @@ impl Default for SetValue {
 }
 
 impl SetValue {
+    /// One step of prefetching `member`'s lookup in a hashtable-encoded set.
+    pub fn prefetch_member(&self, member: &[u8], step: PrefetchStep) {
+        if let Encoding::Hashtable(table) = &self.encoding {
+            table.members.prefetch_step(member, step);
+        }
+    }
+
     /// An empty intset: SUNION and SDIFF build their result from one, as
     /// Redis does, so the result takes the encoding its members call for.
     pub fn new_intset() -> SetValue {

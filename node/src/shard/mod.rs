@@ -126,6 +126,12 @@ impl ShardCore {
                 Some(&command.args[position][..])
             });
             self.keyspace.prefetch(first_keys);
+            let members = commands.iter().filter_map(|command| {
+                let member = command.args.get(command.spec.member_position_opt?)?;
+                let key = command.spec.key_positions_iter(&command.args).next()?;
+                Some((&command.args[key][..], &member[..]))
+            });
+            self.keyspace.prefetch_members(members);
         }
         let snapshot_opt = self.current_snapshot();
         if self.keys_in_flight.is_empty() {
