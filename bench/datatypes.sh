@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Data-type throughput: redis-benchmark's list, set, hash and sorted-set
 # tests against starling-server and redis-server, at -P 1 and -P 16. Both
-# servers run side by side and are measured in alternation, ROUNDS times,
-# each run on a flushed server; the table gives the median of each cell and
-# the range of the per-round ratios (one run of redis-benchmark swings by
-# +-10 % on a 2-core machine, where client and server share the cores).
+# servers run side by side and are measured in alternation, test by test,
+# ROUNDS times, each run on a flushed server; every other round starts with
+# the other server, so a drift in the machine's speed weighs on both. The
+# table gives the median of each cell and the range of the per-round ratios
+# (one run of redis-benchmark swings by +-10-20 % on a 2-core machine, where
+# client and server share the cores).
 #
 #   cargo build --release -p starling-node
 #   bench/datatypes.sh        # or: ROUNDS=5 SHARDS="1 2" REQUESTS=500000 bench/datatypes.sh
@@ -20,14 +22,15 @@ results=$(mktemp)
 trap 'rm -f "$results"; kill $(jobs -p) 2>/dev/null || true' EXIT
 
 measure() {
-  local port=$1 label=$2 pipeline=$3 round=$4
+  local port=$1 label=$2 pipeline=$3 round=$4 test=$5
   redis-cli -p "$port" FLUSHALL >/dev/null
-  redis-benchmark -p "$port" -c 50 -n "$REQUESTS" -r 100000 -t "$TESTS" -P "$pipeline" --csv 2>/dev/null |
+  redis-benchmark -p "$port" -c 50 -n "$REQUESTS" -r 100000 -t "$test" -P "$pipeline" --csv 2>/dev/null |
     python3 -c '
 import csv, sys
 label, pipeline, round_ = sys.argv[1], sys.argv[2], sys.argv[3]
 for row in csv.reader(sys.stdin):
-    if row and row[0] != "test":
+    # Skip the header and the LPUSH run that fills the LRANGE list.
+    if row and row[0] != "test" and "(needed" not in row[0]:
         print(f"{label}|{pipeline}|{row[0]}|{round_}|{float(row[1]):.0f}")
 ' "$label" "$pipeline" "$round" >> "$results"
 }
@@ -42,9 +45,16 @@ done
 for label in "${labels[@]}"; do wait_for_ping "${ports[$label]}"; done
 
 for round in $(seq 1 "$ROUNDS"); do
+  order=("${labels[@]}")
+  if [ $((round % 2)) = 0 ]; then
+    order=()
+    for ((i = ${#labels[@]} - 1; i >= 0; i--)); do order+=("${labels[$i]}"); done
+  fi
   for pipeline in 1 16; do
-    for label in "${labels[@]}"; do
-      measure "${ports[$label]}" "$label" "$pipeline" "$round"
+    for test in ${TESTS//,/ }; do
+      for label in "${order[@]}"; do
+        measure "${ports[$label]}" "$label" "$pipeline" "$round" "$test"
+      done
     done
   done
   echo "round $round of $ROUNDS done" >&2
