@@ -121,17 +121,22 @@ impl ShardCore {
     pub fn execute_batch(&mut self, commands: Vec<ShardCommand>) -> BatchReplies {
         self.now_ms = unix_time_ms();
         if commands.len() > 1 {
-            let first_keys = commands.iter().filter_map(|command| {
-                let position = command.spec.key_positions_iter(&command.args).next()?;
-                Some(&command.args[position][..])
-            });
-            self.keyspace.prefetch(first_keys);
-            let members = commands.iter().filter_map(|command| {
-                let member = command.args.get(command.spec.member_position_opt?)?;
-                let key = command.spec.key_positions_iter(&command.args).next()?;
-                Some((&command.args[key][..], &member[..]))
-            });
-            self.keyspace.prefetch_members(members);
+            // Each command's first key (and member, if it names one), found
+            // once: the prefetch passes below walk the list several times.
+            let targets: Vec<(&[u8], Option<&[u8]>)> = commands
+                .iter()
+                .filter_map(|command| {
+                    let position = command.spec.key_positions_iter(&command.args).next()?;
+                    let member_opt = command
+                        .spec
+                        .member_position_opt
+                        .and_then(|member| command.args.get(member));
+                    Some((&command.args[position][..], member_opt.map(|member| &member[..])))
+                })
+                .collect();
+            self.keyspace.prefetch(targets.iter().map(|&(key, _)| key));
+            self.keyspace
+                .prefetch_members(targets.iter().filter_map(|&(key, member_opt)| Some((key, member_opt?))));
         }
         let snapshot_opt = self.current_snapshot();
         if self.keys_in_flight.is_empty() {
