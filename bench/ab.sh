@@ -74,7 +74,8 @@ for line in open(sys.argv[1]):
 labels = [l for l in dict.fromkeys(label for label, _, _ in runs) if l != "redis-server"]
 tests = list(dict.fromkeys(test for _, _, test in runs))
 print(f"redis-benchmark -c 50 -n {sys.argv[2]}, {sys.argv[3]} alternating rounds: "
-      "median requests per second (median ratio to redis-server, range of the per-round ratios)")
+      "median requests per second (median ratio to redis-server, range of the per-round ratios, "
+      "rounds in which it beat redis-server)")
 pipelines = [int(p) for p in sys.argv[4].split()]
 header = "| test | " + " | ".join(f"{l} -P {p}" for p in pipelines for l in ["redis"] + labels) + " |"
 print(header)
@@ -90,7 +91,8 @@ for test in tests:
             if not ratios:
                 cells.append("-")
                 continue
+            ahead = sum(ratio > 1 for ratio in ratios)
             cells.append(f"{statistics.median(mine.values()):,.0f} ({statistics.median(ratios):.2f}x, "
-                         f"{min(ratios):.2f}-{max(ratios):.2f})")
+                         f"{min(ratios):.2f}-{max(ratios):.2f}, ahead {ahead}/{len(ratios)})")
     print(f"| {test} | " + " | ".join(cells) + " |")
 PY
