@@ -26,6 +26,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::commands::error::CommandError;
+use crate::config::RuntimeConfig;
 use crate::server::ServerContext;
 use crate::shard::{idle_poll, ShardRouter};
 use session::Session;
@@ -40,9 +41,9 @@ pub async fn reject_max_clients(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply.as_bytes())).await;
 }
 
-fn decoder_limits(server: &ServerContext) -> DecoderLimits {
+fn decoder_limits(config: &RuntimeConfig) -> DecoderLimits {
     DecoderLimits {
-        max_bulk_len: server.config.load().proto_max_bulk_len,
+        max_bulk_len: config.proto_max_bulk_len,
         ..DecoderLimits::default()
     }
 }
@@ -60,12 +61,12 @@ pub async fn serve(mut stream: TcpStream, peer_address: SocketAddr, server: Arc<
 
 async fn run_connection(stream: &mut TcpStream, session: &mut Session) -> std::io::Result<()> {
     let server = session.server.clone();
-    let mut decoder = RequestDecoder::new(decoder_limits(&server));
+    let mut decoder = RequestDecoder::new(decoder_limits(&server.config.load()));
     let mut read_buffer = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut output = BytesMut::with_capacity(READ_CHUNK_BYTES);
     loop {
         let config = server.config.load();
-        decoder.set_limits(decoder_limits(&server));
+        decoder.set_limits(decoder_limits(&config));
         if read_buffer.capacity() - read_buffer.len() < READ_CHUNK_BYTES / 4 {
             read_buffer.reserve(READ_CHUNK_BYTES);
         }
