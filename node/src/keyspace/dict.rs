@@ -156,7 +156,7 @@ impl<T: DictItem> Dict<T> {
     }
 
     /// Asks the CPU to start loading the bucket `key` hashes to.
-    pub fn prefetch_bucket(&self, key: &[u8]) {
+    fn prefetch_bucket(&self, key: &[u8]) {
         if self.buckets.is_empty() {
             return;
         }
@@ -165,7 +165,7 @@ impl<T: DictItem> Dict<T> {
 
     /// Asks the CPU to start loading the first node of `key`'s chain. Reads
     /// the bucket, so call `prefetch_bucket` for a batch of keys first.
-    pub fn prefetch_chain_head(&self, key: &[u8]) {
+    fn prefetch_chain_head(&self, key: &[u8]) {
         if self.buckets.is_empty() {
             return;
         }

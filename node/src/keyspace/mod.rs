@@ -119,13 +119,12 @@ impl Keyspace {
     }
 
     fn table(&self, slot: u16) -> &SlotTable {
-        assert!(self.owns_slot(slot), "shard {} asked for slot {slot}", self.shard_index);
-        &self.slots[slot as usize / self.shard_count]
+        &self.slots[self.local_index(slot)]
     }
 
     fn table_mut(&mut self, slot: u16) -> &mut SlotTable {
-        assert!(self.owns_slot(slot), "shard {} asked for slot {slot}", self.shard_index);
-        &mut self.slots[slot as usize / self.shard_count]
+        let index = self.local_index(slot);
+        &mut self.slots[index]
     }
 
     pub fn len(&self) -> usize {
@@ -244,18 +243,14 @@ impl Keyspace {
     /// stage runs over the whole batch before the next, so the cache misses
     /// of a pipelined batch overlap instead of following one another.
     pub fn prefetch<'a>(&self, keys: impl Iterator<Item = &'a [u8]> + Clone) {
-        let tables = || {
-            keys.clone()
-                .map(|key| (key, &self.slots[self.local_index(key_slot(key))]))
-        };
+        let tables = || keys.clone().map(|key| (key, self.table(key_slot(key))));
         for (_, table) in tables() {
             dict::prefetch(table);
         }
-        for (key, table) in tables() {
-            table.records.prefetch_bucket(key);
-        }
-        for (key, table) in tables() {
-            table.records.prefetch_chain_head(key);
+        for step in [PrefetchStep::Bucket, PrefetchStep::ChainHead] {
+            for (key, table) in tables() {
+                table.records.prefetch_step(key, step);
+            }
         }
     }
 
